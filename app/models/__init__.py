@@ -1,0 +1,32 @@
+"""ORM tables and the domain rules that belong to them. Never imports Qt.
+
+Importing this package registers every table on ``Base.metadata`` and installs the flush hook.
+"""
+
+from app.models import tracking  # noqa: F401  (installs the before_flush hook)
+from app.models.accounts import ROLE_LABELS, Role, User
+from app.models.audit import AuditEntry
+from app.models.base import Base, SyncedMixin, new_id, utcnow
+from app.models.config_data import COUNTY_PARTITION, ConfigDocument, Sector
+from app.models.organisation import Contact, Enterprise, Township, TownshipUnit, Village
+from app.models.settings import LocalSetting
+
+__all__ = [
+    "COUNTY_PARTITION",
+    "ROLE_LABELS",
+    "AuditEntry",
+    "Base",
+    "ConfigDocument",
+    "Contact",
+    "Enterprise",
+    "LocalSetting",
+    "Role",
+    "Sector",
+    "SyncedMixin",
+    "Township",
+    "TownshipUnit",
+    "User",
+    "Village",
+    "new_id",
+    "utcnow",
+]

@@ -1,0 +1,79 @@
+"""County-issued configuration (sector codes, later standards, deadline rules, templates) as versioned data.
+
+Defaults ship in ``resources/config``; a document the county sends down replaces the default by being
+stored here with a newer version. Readers always take the active row of the highest version.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import JSON, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from app.models.base import Base, SyncedMixin
+
+COUNTY_PARTITION = "county"
+
+
+class ConfigDocument(SyncedMixin, Base):
+    __tablename__ = "config_document"
+    __audit_label__ = "县级配置"
+
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    doc_version: Mapped[str] = mapped_column(String(32))
+    issuer: Mapped[str] = mapped_column(String(64), default="")
+    title: Mapped[str] = mapped_column(String(128), default="")
+    content: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+@dataclass(frozen=True)
+class Sector:
+    code: str
+    name: str
+    group: str
+
+
+def load_document_file(path: Path, kind: str) -> dict[str, Any]:
+    """Read a bundled config file and check its envelope; raise ValueError naming the problem."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"缺少配置文件 {path.name}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"配置文件 {path.name} 格式错误：{exc}") from None
+    if not isinstance(data, dict) or data.get("kind") != kind:
+        raise ValueError(f"配置文件 {path.name} 的 kind 应为 {kind}")
+    if not str(data.get("version", "")).strip():
+        raise ValueError(f"配置文件 {path.name} 缺少 version")
+    return data
+
+
+def _version_key(version: str) -> tuple[int | str, ...]:
+    return tuple(int(p) if p.isdigit() else p for p in version.split("."))
+
+
+def active_document(session: Session, kind: str, default_file: Path) -> dict[str, Any]:
+    """The newest county-issued document of ``kind``, or the bundled default when none arrived."""
+    rows = session.scalars(
+        select(ConfigDocument).where(ConfigDocument.kind == kind, ConfigDocument.deleted.is_(False))
+    ).all()
+    if rows:
+        newest = max(rows, key=lambda r: _version_key(r.doc_version))
+        return {"kind": kind, "version": newest.doc_version, "issuer": newest.issuer, **newest.content}
+    return load_document_file(default_file, kind)
+
+
+def parse_sectors(document: dict[str, Any]) -> list[Sector]:
+    items = document.get("items")
+    if not isinstance(items, list) or not items:
+        raise ValueError("行业代码表为空")
+    sectors = []
+    for index, item in enumerate(items, start=1):
+        if not isinstance(item, dict) or not item.get("code") or not item.get("name"):
+            raise ValueError(f"行业代码表第{index}项缺少 code 或 name")
+        sectors.append(Sector(str(item["code"]), str(item["name"]), str(item.get("group", ""))))
+    return sectors

@@ -1,0 +1,116 @@
+"""Normalisers for the identifiers people type: each returns the canonical form or raises ValueError
+with a Chinese explanation of what is wrong (the caller adds the field name)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+
+USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK = "10X98765432"
+
+_SEPARATORS = re.compile(r"[\s\-—–_()（）.·]+")
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+
+
+def clean_text(value: object) -> str:
+    """Full-width letters/digits to half-width, non-breaking and ideographic spaces folded, trimmed."""
+    if value is None:
+        return ""
+    text = unicodedata.normalize("NFKC", str(value))
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def uscc_check_char(first17: str) -> str:
+    total = sum(USCC_CHARSET.index(ch) * w for ch, w in zip(first17, USCC_WEIGHTS))
+    return USCC_CHARSET[(31 - total % 31) % 31]
+
+
+def normalize_credit_code(value: object) -> str:
+    """统一社会信用代码 (GB 32100-2015): 18 characters with a check character."""
+    code = re.sub(r"\s+", "", clean_text(value)).upper()
+    if len(code) != 18:
+        raise ValueError(f"应为18位，当前为{len(code)}位")
+    bad = sorted({ch for ch in code if ch not in USCC_CHARSET})
+    if bad:
+        raise ValueError(f"含有不允许的字符「{''.join(bad)}」（不使用I、O、Z、S、V）")
+    expected = uscc_check_char(code[:17])
+    if code[17] != expected:
+        raise ValueError(f"校验位错误（最后一位应为{expected}），请核对是否抄错")
+    return code
+
+
+def normalize_phone(value: object) -> str:
+    """Mobile → 11 digits; landline → 0AAA-NNNNNNN[-EXT]. Accepts +86/0086, spaces, dashes, brackets."""
+    raw = clean_text(value)
+    if not raw:
+        return ""
+    ext = ""
+    m = re.search(r"(?:转|ext\.?|x|#)\s*(\d{1,6})$", raw, flags=re.IGNORECASE)
+    if m:
+        ext, raw = m.group(1), raw[: m.start()]
+    digits = _SEPARATORS.sub("", raw)
+    digits = re.sub(r"^(?:\+86|0086)", "", digits)
+    if not digits.isdigit():
+        raise ValueError(f"「{clean_text(value)}」不是有效的电话号码")
+    if _MOBILE.fullmatch(digits):
+        if ext:
+            raise ValueError("手机号码不能带分机号")
+        return digits
+    if digits.startswith("0"):
+        # 010 and 02X are 3-digit area codes; every other area code has 4 digits.
+        area_len = 3 if digits[1] in "12" else 4
+        area, number = digits[:area_len], digits[area_len:]
+        if len(number) in (7, 8) and not number.startswith("0"):
+            return f"{area}-{number}" + (f"-{ext}" if ext else "")
+    if len(digits) == 11 and digits.startswith("1"):
+        raise ValueError(f"「{clean_text(value)}」不是有效的手机号码（第二位应为3–9）")
+    raise ValueError(f"「{clean_text(value)}」不是有效的电话号码（手机11位，座机需带区号）")
+
+
+def normalize_id_number(value: object) -> str:
+    """居民身份证号码 (GB 11643): 18 characters, valid birth date, check character."""
+    code = re.sub(r"\s+", "", clean_text(value)).upper()
+    if len(code) != 18 or not code[:17].isdigit():
+        raise ValueError("身份证号码应为18位（前17位为数字）")
+    try:
+        born = date(int(code[6:10]), int(code[10:12]), int(code[12:14]))
+    except ValueError:
+        raise ValueError("身份证号码中的出生日期无效") from None
+    if born.year < 1900 or born > date.today():
+        raise ValueError("身份证号码中的出生日期无效")
+    expected = ID_CHECK[sum(int(ch) * w for ch, w in zip(code[:17], ID_WEIGHTS)) % 11]
+    if code[17] != expected:
+        raise ValueError(f"身份证号码校验位错误（最后一位应为{expected}）")
+    return code
+
+
+def normalize_division_code(value: object, lengths: tuple[int, ...] = (6, 9, 12)) -> str:
+    """统计用区划代码: digits only, of one of the allowed lengths (county 6, township 9, village 12)."""
+    code = re.sub(r"\s+", "", clean_text(value))
+    if not code.isdigit():
+        raise ValueError("区划代码只能由数字组成")
+    if len(code) not in lengths:
+        allowed = "、".join(str(n) for n in lengths)
+        raise ValueError(f"区划代码应为{allowed}位数字，当前为{len(code)}位")
+    return code
+
+
+def normalize_count(value: object, maximum: int = 10_000_000) -> int | None:
+    """A non-negative whole number (population, households…); blank means unknown."""
+    text = clean_text(value).replace(",", "").replace("，", "")
+    if not text:
+        return None
+    text = re.sub(r"(人|户|个|家)$", "", text)
+    try:
+        number = float(text)
+    except ValueError:
+        raise ValueError(f"「{clean_text(value)}」不是数字") from None
+    if number != int(number) or number < 0:
+        raise ValueError("应为不小于0的整数")
+    if number > maximum:
+        raise ValueError(f"数值过大（不超过{maximum}）")
+    return int(number)

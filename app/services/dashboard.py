@@ -1,0 +1,104 @@
+"""Figures for the 工作台: the township at a glance and what needs attention."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from app.models import AuditEntry, Contact, Enterprise, TownshipUnit, Village
+from app.services.context import Scope
+from app.services.organisation import load_sectors
+from app.storage import Database
+
+
+@dataclass(frozen=True)
+class Attention:
+    """Something incomplete in the registers, with the area of the app that fixes it."""
+
+    text: str
+    area: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Activity:
+    at: datetime
+    username: str
+    summary: str
+
+
+@dataclass
+class DashboardSummary:
+    township_name: str
+    villages: int = 0
+    communities: int = 0
+    population: int = 0
+    households: int = 0
+    enterprises: int = 0
+    units: int = 0
+    contacts: int = 0
+    enterprises_by_sector: list[tuple[str, int]] = field(default_factory=list)
+    attention: list[Attention] = field(default_factory=list)
+    recent: list[Activity] = field(default_factory=list)
+
+
+def _live(model: type, scope: Scope):  # noqa: ANN202 - SQLAlchemy select
+    return select(func.count()).select_from(model).where(
+        model.township_id == scope.township_id, model.deleted.is_(False)  # type: ignore[attr-defined]
+    )
+
+
+class DashboardService:
+    def __init__(self, db: Database, scope: Scope) -> None:
+        self.db = db
+        self.scope = scope
+
+    def summary(self, recent_limit: int = 8) -> DashboardSummary:
+        s = self.scope
+        with self.db.session() as session:
+            out = DashboardSummary(township_name=s.township_name)
+            village_live = (Village.township_id == s.township_id, Village.deleted.is_(False))
+            out.communities = session.scalar(_live(Village, s).where(Village.kind == "社区")) or 0
+            out.villages = (session.scalar(_live(Village, s)) or 0) - out.communities
+            out.population = session.scalar(select(func.sum(Village.population)).where(*village_live)) or 0
+            out.households = session.scalar(select(func.sum(Village.households)).where(*village_live)) or 0
+            out.enterprises = session.scalar(_live(Enterprise, s)) or 0
+            out.units = session.scalar(_live(TownshipUnit, s)) or 0
+            out.contacts = session.scalar(_live(Contact, s)) or 0
+            names = {sector.code: sector.name for sector in load_sectors(session)}
+            by_sector = session.execute(
+                select(Enterprise.sector_code, func.count())
+                .where(Enterprise.township_id == s.township_id, Enterprise.deleted.is_(False))
+                .group_by(Enterprise.sector_code)
+                .order_by(func.count().desc())
+            ).all()
+            out.enterprises_by_sector = [(names.get(code, code) or "未分类", n) for code, n in by_sector]
+            out.attention = self._attention(session, s)
+            out.recent = [
+                Activity(a.at, a.username, a.summary)
+                for a in session.scalars(
+                    select(AuditEntry).where(AuditEntry.action != "login")
+                    .order_by(AuditEntry.id.desc()).limit(recent_limit)
+                )
+            ]
+            return out
+
+    @staticmethod
+    def _attention(session, s: Scope) -> list[Attention]:  # noqa: ANN001 - Session
+        checks = [
+            ("个村/社区未填负责人电话", "organisation", _live(Village, s).where(Village.head_phone == "")),
+            ("个村/社区未填人口数", "organisation", _live(Village, s).where(Village.population.is_(None))),
+            ("家企业未填统一社会信用代码", "organisation", _live(Enterprise, s).where(Enterprise.credit_code.is_(None))),
+            ("家企业未指定行业领域", "organisation", _live(Enterprise, s).where(Enterprise.sector_code == "")),
+            ("家企业未填安全管理人员", "organisation", _live(Enterprise, s).where(Enterprise.safety_officer == "")),
+            ("位联系人没有任何电话", "organisation",
+             _live(Contact, s).where(Contact.mobile == "", Contact.office_phone == "")),
+        ]
+        found = []
+        for text, area, stmt in checks:
+            count = session.scalar(stmt) or 0
+            if count:
+                found.append(Attention(f"{count} {text}", area, count))
+        return found

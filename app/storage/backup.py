@@ -1,0 +1,78 @@
+"""Consistent copies of the live database with SQLite's online backup API, plus rotation."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+
+from app.errors import StorageError
+
+KEEP_DAILY = 14
+_NAME = re.compile(r"^xiangan-(\d{8}-\d{6})-(\w+)\.sqlite3$")
+
+
+def backup_to(db_path: Path, dest_dir: Path, reason: str = "manual") -> Path:
+    """Copy the database (consistent even while it is in use) into ``dest_dir``; return the file.
+
+    Written under a temporary name and renamed, so an interrupted copy never looks like a backup.
+    """
+    try:
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        target = dest_dir / f"xiangan-{stamp}-{reason}.sqlite3"
+        partial = target.with_suffix(".partial")
+        src = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        try:
+            dst = sqlite3.connect(partial)
+            try:
+                src.backup(dst)
+            finally:
+                dst.close()
+        finally:
+            src.close()
+        partial.replace(target)
+        return target
+    except sqlite3.Error as exc:
+        raise StorageError(f"备份失败：无法读取数据库（{exc}）") from exc
+    except OSError as exc:
+        _cleanup(dest_dir)
+        if getattr(exc, "errno", None) == 28:
+            raise StorageError(f"备份失败：{dest_dir} 所在磁盘空间不足") from exc
+        raise StorageError(f"备份失败：无法写入 {dest_dir}（{exc.strerror or exc}）") from exc
+
+
+def _cleanup(dest_dir: Path) -> None:
+    for partial in dest_dir.glob("*.partial"):
+        partial.unlink(missing_ok=True)
+
+
+def list_backups(dest_dir: Path) -> list[Path]:
+    """Backups in ``dest_dir``, newest first."""
+    if not dest_dir.is_dir():
+        return []
+    found = [p for p in dest_dir.iterdir() if _NAME.match(p.name)]
+    return sorted(found, key=lambda p: _NAME.match(p.name).group(1), reverse=True)  # type: ignore[union-attr]
+
+
+def daily_backup(db_path: Path, dest_dir: Path) -> Path | None:
+    """At most one automatic backup a day; keep the newest ``KEEP_DAILY`` of them."""
+    today = datetime.now().strftime("%Y%m%d")
+    daily = [p for p in list_backups(dest_dir) if p.name.endswith("-daily.sqlite3")]
+    if daily and daily[0].name.startswith(f"xiangan-{today}"):
+        return None
+    made = backup_to(db_path, dest_dir, "daily")
+    for old in daily[KEEP_DAILY - 1 :]:
+        old.unlink(missing_ok=True)
+    return made
+
+
+def restore_from(backup: Path, db_path: Path) -> None:
+    """Replace the database with a backup; the current file is kept beside it as ``.damaged``."""
+    if db_path.exists():
+        shutil.move(str(db_path), str(db_path.with_suffix(".damaged")))
+    for suffix in ("-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    shutil.copy2(backup, db_path)

@@ -1,0 +1,22 @@
+"""Start-up health check of the database file."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+
+def quick_check(db_path: Path) -> str | None:
+    """None when the file is healthy (or absent); else the problem as SQLite reports it."""
+    if not db_path.exists():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
+        try:
+            rows = conn.execute("PRAGMA quick_check").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    problems = [r[0] for r in rows if r[0] != "ok"]
+    return "; ".join(problems[:5]) or None
