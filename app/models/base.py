@@ -78,7 +78,17 @@ class HybridClock:
                 self._last_ms, self._counter = now_ms, 0
             else:
                 self._counter += 1
-            return f"{self._last_ms:013d}-{self._counter:05d}-{replica_id}"
+            return f"{self._last_ms:013d}-{self._counter:09d}-{replica_id}"
+
+    def observe(self, stamp: str) -> None:
+        """Never issue a stamp below one already stored (e.g. the PC clock was set back)."""
+        try:
+            ms, counter = (int(part) for part in stamp.split("-")[:2])
+        except ValueError:
+            return
+        with self._lock:
+            if (ms, counter) > (self._last_ms, self._counter):
+                self._last_ms, self._counter = ms, counter
 
 
 CLOCK = HybridClock()

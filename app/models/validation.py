@@ -3,6 +3,7 @@ with a Chinese explanation of what is wrong (the caller adds the field name)."""
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from datetime import date
@@ -16,16 +17,22 @@ _SEPARATORS = re.compile(r"[\s\-—–_()（）.·]+")
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 
 
+# Full-width digits and Latin letters (as typed by Chinese input methods) become half-width; Chinese
+# punctuation such as （）and 、 is left alone, because it is correct in names and addresses.
+_HALF_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F) if chr(cp - 0xFEE0).isalnum()}
+_HALF_WIDTH.update({0x3000: 0x20, 0xA0: 0x20, 0xFF0D: 0x2D, 0xFF0B: 0x2B})
+
+
 def clean_text(value: object) -> str:
-    """Full-width letters/digits to half-width, non-breaking and ideographic spaces folded, trimmed."""
+    """Full-width letters/digits to half-width, odd spaces folded, trimmed; other characters kept."""
     if value is None:
         return ""
-    text = unicodedata.normalize("NFKC", str(value))
+    text = unicodedata.normalize("NFC", str(value)).translate(_HALF_WIDTH)
     return re.sub(r"\s+", " ", text).strip()
 
 
 def uscc_check_char(first17: str) -> str:
-    total = sum(USCC_CHARSET.index(ch) * w for ch, w in zip(first17, USCC_WEIGHTS))
+    total = sum(USCC_CHARSET.index(ch) * w for ch, w in zip(first17, USCC_WEIGHTS, strict=True))
     return USCC_CHARSET[(31 - total % 31) % 31]
 
 
@@ -50,8 +57,13 @@ def normalize_phone(value: object) -> str:
         return ""
     ext = ""
     m = re.search(r"(?:转|ext\.?|x|#)\s*(\d{1,6})$", raw, flags=re.IGNORECASE)
+    # A dash extension after a complete landline, as in the form this function returns (0AAA-NNNNNNN-EXT),
+    # so that normalising is idempotent; "(0AAA)NNNNNNN-EXT" and "0AAA NNNNNNN-EXT" too.
+    canonical = re.fullmatch(r"(\(?0[1-9]\d{1,2}\)?[-\s]?[1-9]\d{6,7})-(\d{1,6})", raw)
     if m:
         ext, raw = m.group(1), raw[: m.start()]
+    elif canonical:
+        raw, ext = canonical.group(1), canonical.group(2)
     digits = _SEPARATORS.sub("", raw)
     digits = re.sub(r"^(?:\+86|0086)", "", digits)
     if not digits.isdigit():
@@ -62,7 +74,7 @@ def normalize_phone(value: object) -> str:
         return digits
     if digits.startswith("0"):
         # 010 and 02X are 3-digit area codes; every other area code has 4 digits.
-        area_len = 3 if digits[1] in "12" else 4
+        area_len = 3 if digits[1:2] in ("1", "2") else 4  # slice: "0" alone must not raise IndexError
         area, number = digits[:area_len], digits[area_len:]
         if len(number) in (7, 8) and not number.startswith("0"):
             return f"{area}-{number}" + (f"-{ext}" if ext else "")
@@ -82,7 +94,7 @@ def normalize_id_number(value: object) -> str:
         raise ValueError("身份证号码中的出生日期无效") from None
     if born.year < 1900 or born > date.today():
         raise ValueError("身份证号码中的出生日期无效")
-    expected = ID_CHECK[sum(int(ch) * w for ch, w in zip(code[:17], ID_WEIGHTS)) % 11]
+    expected = ID_CHECK[sum(int(ch) * w for ch, w in zip(code[:17], ID_WEIGHTS, strict=True)) % 11]
     if code[17] != expected:
         raise ValueError(f"身份证号码校验位错误（最后一位应为{expected}）")
     return code
@@ -109,6 +121,8 @@ def normalize_count(value: object, maximum: int = 10_000_000) -> int | None:
         number = float(text)
     except ValueError:
         raise ValueError(f"「{clean_text(value)}」不是数字") from None
+    if not math.isfinite(number):  # "nan", "inf": float() accepts them, int() would crash
+        raise ValueError(f"「{clean_text(value)}」不是数字")
     if number != int(number) or number < 0:
         raise ValueError("应为不小于0的整数")
     if number > maximum:

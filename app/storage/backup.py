@@ -69,10 +69,14 @@ def daily_backup(db_path: Path, dest_dir: Path) -> Path | None:
     return made
 
 
-def restore_from(backup: Path, db_path: Path) -> None:
-    """Replace the database with a backup; the current file is kept beside it as ``.damaged``."""
+def restore_from(backup: Path, db_path: Path, keep_suffix: str = ".damaged") -> None:
+    """Replace the database with a backup. The current file is kept beside it (``keep_suffix``)
+    together with its write-ahead log, so the kept copy still holds its latest changes."""
+    kept = db_path.with_suffix(keep_suffix)
     if db_path.exists():
-        shutil.move(str(db_path), str(db_path.with_suffix(".damaged")))
+        shutil.move(str(db_path), str(kept))
     for suffix in ("-wal", "-shm"):
-        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+        journal = Path(f"{db_path}{suffix}")
+        if journal.exists():
+            shutil.move(str(journal), f"{kept}{suffix}")
     shutil.copy2(backup, db_path)

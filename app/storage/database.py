@@ -39,7 +39,7 @@ def storage_message(exc: BaseException) -> str:
         return "数据库正被其他程序占用（可能另一个乡安窗口正在保存），请稍后重试。"
     if "readonly" in text or "read-only" in text:
         return "数据库文件是只读的，无法保存。请检查数据文件夹的权限，或把数据文件夹设到可写的位置。"
-    if "disk" in text and "full" in text or "no space" in text:
+    if ("disk" in text and "full" in text) or "no space" in text:
         return "磁盘空间已满，无法保存。请清理磁盘后重试，已保存的数据不受影响。"
     if "malformed" in text or "not a database" in text or "corrupt" in text:
         return "数据库文件已损坏。请从「设置 → 数据」恢复最近的备份。"

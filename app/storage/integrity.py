@@ -18,5 +18,6 @@ def quick_check(db_path: Path) -> str | None:
             conn.close()
     except sqlite3.DatabaseError as exc:
         return str(exc)
-    problems = [r[0] for r in rows if r[0] != "ok"]
+    # One result row can hold many newline-separated findings (hundreds on a badly damaged file).
+    problems = [line.strip() for r in rows if r[0] != "ok" for line in str(r[0]).splitlines() if line.strip()]
     return "; ".join(problems[:5]) or None

@@ -7,12 +7,14 @@ foreign keys (CONVENTIONS.md).
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
 from app.storage.database import make_engine
@@ -34,7 +36,10 @@ def current_revision(db_path: Path) -> str | None:
     """The schema revision of the file, or None for a new/empty database."""
     if not db_path.exists():
         return None
-    engine = make_engine(db_path, poolclass=NullPool)
+    # Read-only and without the app's PRAGMAs: a file made by a newer version must be left untouched
+    # (make_engine would switch it to WAL, rewriting its header, before we know we may not open it).
+    uri = f"{db_path.resolve().as_uri()}?mode=ro"
+    engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True), poolclass=NullPool)
     try:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()

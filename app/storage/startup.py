@@ -5,24 +5,29 @@ Every failure becomes a StorageError whose text tells the user what is wrong and
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import json
 import os
 import sqlite3
 from pathlib import Path
 
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from app.errors import StorageError
-from app.models.base import new_id
+from app.models.base import CLOCK, Base, SyncedMixin, new_id
 from app.models.settings import get_setting, set_setting
 from app.paths import backups_dir, database_path
 from app.storage import migrate
-from app.storage.backup import backup_to, daily_backup, list_backups
+from app.storage.backup import backup_to, daily_backup, list_backups, restore_from
 from app.storage.database import Database, storage_message
 from app.storage.integrity import quick_check
 
 REPLICA_KEY = "replica_id"
+RESTORE_REQUEST = "restore-request.json"
 
 
 class DatabaseDamaged(StorageError):
@@ -60,17 +65,19 @@ def ensure_writable(folder: Path) -> None:
 
 
 def _remove_probe(folder: Path) -> None:
-    try:
+    with contextlib.suppress(OSError):  # the folder itself is unusable; the caller reports that
         (folder / ".write-test").unlink(missing_ok=True)
-    except OSError:
-        pass  # the folder itself is unusable; the caller reports that
 
 
 def _check_known_revision(current: str | None) -> None:
     if current is None:
         return
     script = ScriptDirectory.from_config(migrate._config())
-    if script.get_revision(current) is None:
+    try:
+        known = script.get_revision(current) is not None
+    except CommandError:  # alembic raises for an id it has never heard of
+        known = False
+    if not known:
         raise StorageError("数据库由更新版本的乡安创建，请安装最新版本后再打开（数据未做任何改动）。")
 
 
@@ -83,9 +90,41 @@ def _ensure_replica_id(db: Database) -> str:
     return str(replica)
 
 
+def _seed_clock(db: Database) -> None:
+    """Start the hybrid clock at the newest stored stamp, so a clock set back cannot reorder edits."""
+    with db.session(audit=False) as session:
+        for mapper in Base.registry.mappers:
+            if issubclass(mapper.class_, SyncedMixin):
+                newest = session.scalar(select(func.max(mapper.class_.hlc)))
+                if newest:
+                    CLOCK.observe(newest)
+
+
+def apply_pending_restore(folder: Path) -> Path | None:
+    """Carry out a restore the user asked for in 设置 (the current file is backed up first)."""
+    request = folder / RESTORE_REQUEST
+    if not request.exists():
+        return None
+    try:
+        name = json.loads(request.read_text(encoding="utf-8"))["backup"]
+    except (ValueError, KeyError, OSError):
+        request.unlink(missing_ok=True)
+        return None
+    backup = backups_dir(folder) / name
+    request.unlink()
+    if backup not in list_backups(backups_dir(folder)):
+        raise StorageError(f"要恢复的备份「{name}」已不存在，数据库未做改动。")
+    db_path = database_path(folder)
+    if db_path.exists() and not quick_check(db_path):
+        backup_to(db_path, backups_dir(folder), "prerestore")
+    restore_from(backup, db_path, keep_suffix=".replaced")
+    return backup
+
+
 def open_database(folder: Path) -> Database:
     """Prepare the data folder and return the app's Database, migrated to the current schema."""
     ensure_writable(folder)
+    apply_pending_restore(folder)
     db_path = database_path(folder)
     problem = quick_check(db_path)
     if problem:
@@ -101,6 +140,7 @@ def open_database(folder: Path) -> Database:
             daily_backup(db_path, backups_dir(folder))
         db = Database(db_path)
         db.replica_id = _ensure_replica_id(db)
+        _seed_clock(db)
         return db
     except (OperationalError, sqlite3.Error) as exc:
         raise StorageError(storage_message(exc)) from exc
