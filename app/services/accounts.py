@@ -212,8 +212,11 @@ class AccountService:
 
     @staticmethod
     def _keep_one_admin(session: Session, user: User) -> None:
-        admins = session.scalar(
-            select(func.count()).select_from(User).where(User.role == Role.ADMIN.value, User.active.is_(True))
+        # Count the *other* active administrators: an inactive admin can be demoted while one other is active.
+        others = session.scalar(
+            select(func.count()).select_from(User).where(
+                User.role == Role.ADMIN.value, User.active.is_(True), User.id != user.id
+            )
         )
-        if admins <= 1:
+        if not others:
             raise ValidationError.single("role", "角色", f"「{user.username}」是唯一的管理员，不能降级或停用")

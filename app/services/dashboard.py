@@ -44,7 +44,7 @@ class DashboardSummary:
     recent: list[Activity] = field(default_factory=list)
 
 
-def _live(model: type, scope: Scope):  # noqa: ANN202 - SQLAlchemy select
+def _live(model: type, scope: Scope):
     return select(func.count()).select_from(model).where(
         model.township_id == scope.township_id, model.deleted.is_(False)  # type: ignore[attr-defined]
     )
@@ -86,7 +86,7 @@ class DashboardService:
             return out
 
     @staticmethod
-    def _attention(session, s: Scope) -> list[Attention]:  # noqa: ANN001 - Session
+    def _attention(session, s: Scope) -> list[Attention]:
         checks = [
             ("个村/社区未填负责人电话", "organisation", _live(Village, s).where(Village.head_phone == "")),
             ("个村/社区未填人口数", "organisation", _live(Village, s).where(Village.population.is_(None))),

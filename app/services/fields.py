@@ -30,6 +30,7 @@ class Field:
     width: int = 110
     hint: str = ""
     default: str = ""  # used when the value is left blank
+    lengths: tuple[int, ...] = (6, 9, 12)  # allowed digit counts of a division_code
 
     @property
     def headers(self) -> tuple[str, ...]:
@@ -105,7 +106,7 @@ NORMALISERS: dict[str, Callable[[Field, Any], Any]] = {
     "phone": lambda f, value: v.normalize_phone(value),
     "credit_code": _optional(v.normalize_credit_code),
     "id_number": _optional(v.normalize_id_number),
-    "division_code": _optional(v.normalize_division_code),
+    "division_code": lambda f, value: v.normalize_division_code(value, f.lengths) if v.clean_text(value) else "",
     "choice": _choice,
     "roles": _roles,
     # References are resolved against the database by the register service; here only cleaned.

@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session
 
 from app.errors import ValidationError
 from app.models import Contact, Enterprise, Township, TownshipUnit, Village, new_id
-from app.models import validation as v
 from app.models.config_data import Sector, active_document, parse_sectors
 from app.models.organisation import CONTACT_ROLES, UNIT_KINDS, VILLAGE_KINDS
 from app.paths import resource
@@ -18,20 +17,20 @@ from app.services.fields import Field, RegisterSpec, normalise
 from app.storage import Database
 
 
-def _village_in_use(session: Session, village: Village) -> str | None:
-    enterprises = session.scalar(
-        select(func.count()).select_from(Enterprise).where(
-            Enterprise.village_id == village.id, Enterprise.deleted.is_(False)
-        )
-    )
-    contacts = session.scalar(
-        select(func.count()).select_from(Contact).where(
-            Contact.org_id == village.id, Contact.deleted.is_(False)
-        )
-    )
-    if enterprises or contacts:
-        return f"「{village.name}」下还有{enterprises}家企业、{contacts}位联系人，请先把它们调整到其他村/社区。"
-    return None
+def _count(session: Session, model: type, column: Any, row_id: str) -> int:
+    return session.scalar(
+        select(func.count()).select_from(model).where(column == row_id, model.deleted.is_(False))  # type: ignore[attr-defined]
+    ) or 0
+
+
+def _org_in_use(session: Session, row: Village | Enterprise | TownshipUnit) -> str | None:
+    """An organisation others still point at cannot go: they would silently lose the link."""
+    contacts = _count(session, Contact, Contact.org_id, row.id)
+    enterprises = _count(session, Enterprise, Enterprise.village_id, row.id) if isinstance(row, Village) else 0
+    if not (contacts or enterprises):
+        return None
+    parts = ([f"{enterprises}家企业"] if enterprises else []) + ([f"{contacts}位联系人"] if contacts else [])
+    return f"「{row.name}」下还有{'、'.join(parts)}，请先把它们调整到其他单位后再删除。"
 
 
 VILLAGES = RegisterSpec(
@@ -42,7 +41,7 @@ VILLAGES = RegisterSpec(
         Field("name", "名称", required=True, aliases=("村（社区）名称", "村名", "社区名称", "村/社区", "村（社区）")),
         Field("kind", "类型", "choice", choices=VILLAGE_KINDS, aliases=("村/社区类型",), width=70, default="行政村"),
         Field("code", "区划代码", "division_code", aliases=("统计用区划代码", "行政区划代码", "代码"), width=120,
-              hint="12位统计用区划代码"),
+              hint="12位统计用区划代码", lengths=(12,)),
         Field("population", "人口", "int", aliases=("户籍人口", "常住人口", "人口数", "总人口"), width=70),
         Field("households", "户数", "int", aliases=("总户数", "户籍户数"), width=70),
         Field("grid_count", "网格数", "int", aliases=("网格数量", "网格"), width=70),
@@ -53,7 +52,7 @@ VILLAGES = RegisterSpec(
     ),
     unique_keys=(("name",),),
     search=("name", "head_name", "code"),
-    delete_guard=_village_in_use,
+    delete_guard=_org_in_use,
 )
 
 ENTERPRISES = RegisterSpec(
@@ -79,6 +78,7 @@ ENTERPRISES = RegisterSpec(
     unique_keys=(("credit_code",),),
     match_keys=(("name",),),
     search=("name", "credit_code", "legal_rep", "address"),
+    delete_guard=_org_in_use,
 )
 
 UNITS = RegisterSpec(
@@ -95,6 +95,7 @@ UNITS = RegisterSpec(
     ),
     unique_keys=(("name",),),
     search=("name", "head_name"),
+    delete_guard=_org_in_use,
 )
 
 CONTACTS = RegisterSpec(
@@ -127,9 +128,9 @@ TOWNSHIP_FIELDS = RegisterSpec(
     model=Township,
     fields=(
         Field("name", "乡镇（街道）名称", required=True),
-        Field("code", "区划代码", "division_code", hint="9位或12位统计用区划代码"),
+        Field("code", "区划代码", "division_code", hint="9位或12位统计用区划代码", lengths=(9, 12)),
         Field("county_name", "所属县（区）", required=True),
-        Field("county_code", "县（区）区划代码", "division_code", hint="6位或12位"),
+        Field("county_code", "县（区）区划代码", "division_code", hint="6位或12位", lengths=(6, 12)),
         Field("office_name", "应急机构名称", max_length=64, hint="如：XX镇应急管理办公室"),
         Field("office_phone", "值班电话", "phone"),
         Field("leader_name", "分管领导", max_length=32),
@@ -166,12 +167,6 @@ class TownshipService:
         """Create the township on first run, or update it. Returns the scope of its data."""
         self.actor.require_write()
         clean, errors = normalise(TOWNSHIP_FIELDS, values)
-        for name, lengths in (("code", (9, 12)), ("county_code", (6, 12))):
-            if clean.get(name) and not errors.get(name):
-                try:
-                    v.normalize_division_code(clean[name], lengths)
-                except ValueError as exc:
-                    errors[name] = str(exc)
         if errors:
             raise ValidationError(errors, TOWNSHIP_FIELDS.labels)
         with self.db.session(self.actor.username) as session:

@@ -10,11 +10,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import case, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.errors import NotFound, ValidationError
-from app.models import Contact, Enterprise, TownshipUnit, Village
+from app.models import Enterprise, TownshipUnit, Village
 from app.services.context import Actor, Scope
 from app.services.fields import RegisterSpec, display, is_blank, normalise
 from app.services.organisation import load_sectors
@@ -62,6 +62,13 @@ class Resolver:
                 for id_, name in self.session.execute(self._live(model)):
                     self._orgs[name] = (kind, id_)
         return self._orgs
+
+    def forget(self, kind: str) -> None:
+        """Drop cached names a save of ``kind`` may have changed."""
+        if kind == "villages":
+            self._villages = None
+        if kind in ("villages", "enterprises", "units"):
+            self._orgs = self._names = None
 
     def name_of(self, id_: str | None) -> str:
         if not id_:
@@ -143,17 +150,39 @@ class RegisterService:
         stmt = self._base_query()
         with self.db.session() as session:
             resolver = Resolver(session, self.scope)
-            if query.search.strip():
-                pattern = f"%{query.search.strip()}%"
-                stmt = stmt.where(or_(*(getattr(m, col).like(pattern) for col in self.spec.search)))
+            text = query.search.strip()
+            if text:  # autoescape: a typed % or _ is a character, not a wildcard
+                stmt = stmt.where(or_(*(getattr(m, col).contains(text, autoescape=True)
+                                        for col in self.spec.search)))
             for name, value in query.filters.items():
                 if value:
-                    columns, _errors = _to_columns(self.spec, {name: value}, resolver)
+                    columns, errors = _to_columns(self.spec, {name: value}, resolver)
+                    if name in errors:  # unknown village/sector/org: matches nothing (not "no village")
+                        stmt = stmt.where(false())
+                        continue
                     column = self._column_for(name)
                     stmt = stmt.where(getattr(m, column) == columns.get(column, value))
-            order = getattr(m, self._column_for(query.sort or self.spec.fields[0].name))
+            order = self._order_by(query.sort or self.spec.fields[0].name, resolver)
             stmt = stmt.order_by(order.desc() if query.descending else order, m.id)
             return list(session.scalars(stmt))
+
+    def _order_by(self, name: str, resolver: Resolver) -> Any:
+        """Sort by what the column shows: a village's or organisation's name, a sector's name."""
+        m = self.model
+        kind = self.spec.field(name).kind
+
+        def name_of(model: Any, column: Any) -> Any:
+            return select(model.name).where(model.id == column).scalar_subquery()
+
+        if kind == "village":
+            return name_of(Village, m.village_id)
+        if kind == "org":
+            return func.coalesce(name_of(Village, m.org_id), name_of(TownshipUnit, m.org_id),
+                                 name_of(Enterprise, m.org_id), "")
+        if kind == "sector" and resolver.sectors:
+            return case({sector.code: sector.name for sector in resolver.sectors},
+                        value=m.sector_code, else_=m.sector_code)
+        return getattr(m, self._column_for(name))
 
     def _column_for(self, name: str) -> str:
         kind = self.spec.field(name).kind
@@ -166,7 +195,8 @@ class RegisterService:
             rows: dict[str, dict[str, Any]] = {}
             for start in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
                 chunk = ids[start : start + 500]
-                for row in session.scalars(select(self.model).where(self.model.id.in_(chunk))):
+                live = self._base_query().with_only_columns(self.model).where(self.model.id.in_(chunk))
+                for row in session.scalars(live):  # tombstoned and other townships' rows are not found
                     rows[row.id] = _to_display(self.spec, row, resolver)
             return rows
 
@@ -209,11 +239,7 @@ class RegisterService:
     def save_in(self, session: Session, values: dict[str, Any], record_id: str | None,
                 resolver: Resolver | None = None) -> str:
         resolver = resolver or Resolver(session, self.scope)
-        clean, errors = normalise(self.spec, values)
-        columns, ref_errors = _to_columns(self.spec, clean, resolver)
-        errors.update({k: e for k, e in ref_errors.items() if k not in errors})
-        if not errors:
-            errors.update(self._uniqueness_errors(session, clean, columns, record_id))
+        columns, errors = self.validate_in(session, values, record_id, resolver)
         if errors:
             raise ValidationError(errors, self.spec.labels)
         row = self._load(session, record_id) if record_id else None
@@ -224,9 +250,27 @@ class RegisterService:
             if getattr(row, name, None) != value:
                 setattr(row, name, value)
         session.flush()
-        if self.spec.kind in ("villages", "enterprises", "units"):
-            resolver._orgs = resolver._villages = resolver._names = None  # names may have changed
+        resolver.forget(self.spec.kind)
         return str(row.id)
+
+    def validate_in(self, session: Session, values: dict[str, Any], record_id: str | None,
+                    resolver: Resolver, unique: bool = True) -> tuple[dict[str, Any], dict[str, str]]:
+        """Check ``values`` exactly as save_in does, writing nothing: (column values, field → problem).
+
+        ``unique=False`` skips the per-row uniqueness query, for callers (Excel import) that have
+        already matched the row against every live record's keys in memory."""
+        clean, errors = normalise(self.spec, values)
+        columns, ref_errors = _to_columns(self.spec, clean, resolver)
+        errors.update({k: e for k, e in ref_errors.items() if k not in errors})
+        if unique and not errors:
+            errors.update(self._uniqueness_errors(session, clean, columns, record_id))
+        return columns, errors
+
+    def live_rows_in(self, session: Session, resolver: Resolver) -> list[dict[str, Any]]:
+        """Every live row as display values (plus "id"), in one query: what a re-import matches against."""
+        m = self.model
+        rows = session.scalars(select(m).where(m.township_id == self.scope.township_id, m.deleted.is_(False)))
+        return [_to_display(self.spec, row, resolver) for row in rows]
 
     def _load(self, session: Session, record_id: str) -> Any:
         row = session.get(self.model, record_id)
