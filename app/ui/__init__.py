@@ -1,0 +1,1 @@
+"""Qt widgets only: every screen calls into app.services and never touches SQL."""

@@ -1,0 +1,128 @@
+"""The main window: a sidebar of areas, one page per area, and a status bar saying who and where."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import APP_NAME, __version__
+from app.services import Services
+from app.ui.dashboard.page import DashboardPage
+from app.ui.organisation.page import OrganisationPage
+from app.ui.settings.page import SettingsPage
+from app.ui.style import icon
+from app.ui.widgets.common import ui_settings
+
+
+@dataclass(frozen=True)
+class Area:
+    key: str
+    title: str
+    icon: str
+    build: Callable[[Services, Path], QWidget]
+
+
+# Later areas (七有/五有, 隐患, 责任书, 同步) register here in sidebar order.
+AREAS: list[Area] = [
+    Area("dashboard", "工作台", "dashboard", lambda s, _d: DashboardPage(s)),
+    Area("organisation", "组织机构", "organisation", lambda s, _d: OrganisationPage(s)),
+    Area("settings", "设置", "settings", lambda s, d: SettingsPage(s, d)),
+]
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, services: Services, data_dir: Path) -> None:
+        super().__init__()
+        self.services = services
+        self.data_dir = data_dir
+        self.setWindowTitle(f"{APP_NAME} — {services.scope.township_name}应急管理工作台")
+        self.setMinimumSize(900, 600)
+        self.pages: dict[str, QWidget] = {}
+
+        self.sidebar = QListWidget()
+        self.sidebar.setObjectName("sidebar")
+        self.sidebar.setIconSize(QSize(20, 20))
+        self.stack = QStackedWidget()
+        for area in AREAS:
+            page = area.build(services, data_dir)
+            page.setObjectName(f"{area.key}_page")
+            self.pages[area.key] = page
+            self.stack.addWidget(page)
+            item = QListWidgetItem(icon(area.icon), area.title)
+            item.setData(Qt.ItemDataRole.UserRole, area.key)
+            self.sidebar.addItem(item)
+            if hasattr(page, "navigate"):
+                page.navigate.connect(self.show_area)
+            if hasattr(page, "changed"):
+                page.changed.connect(self.on_data_changed)
+        self.sidebar.currentRowChanged.connect(self.on_sidebar_row_changed)
+
+        side = QWidget()
+        side.setFixedWidth(180)
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.setSpacing(0)
+        brand = QLabel(APP_NAME)
+        brand.setObjectName("brand")
+        self.brand_sub = QLabel(services.scope.township_name)
+        self.brand_sub.setObjectName("brandSub")
+        side_layout.addWidget(brand)
+        side_layout.addWidget(self.brand_sub)
+        side_layout.addWidget(self.sidebar, 1)
+        central = QWidget()
+        row = QHBoxLayout(central)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        row.addWidget(side)
+        row.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+        self.user_label = QLabel(f"当前用户：{services.actor.label}")
+        self.statusBar().addPermanentWidget(self.user_label)
+        self.statusBar().addPermanentWidget(QLabel(f"版本 {__version__}"))
+        self._restore_geometry()
+        self.sidebar.setCurrentRow(0)
+
+    # -- navigation ------------------------------------------------------------------------
+    def show_area(self, key: str) -> None:
+        keys = [a.key for a in AREAS]
+        self.sidebar.setCurrentRow(keys.index(key))
+
+    def on_sidebar_row_changed(self, row: int) -> None:
+        if row < 0:
+            return
+        page = self.stack.widget(row)
+        self.stack.setCurrentIndex(row)
+        if hasattr(page, "refresh"):
+            page.refresh()
+
+    def current_area(self) -> str:
+        return AREAS[self.sidebar.currentRow()].key
+
+    def on_data_changed(self) -> None:
+        self.services.refresh_scope()
+        self.brand_sub.setText(self.services.scope.township_name)
+        self.setWindowTitle(f"{APP_NAME} — {self.services.scope.township_name}应急管理工作台")
+
+    # -- geometry --------------------------------------------------------------------------
+    def _restore_geometry(self) -> None:
+        geometry = ui_settings().value("main_window/geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1280, 800)
+
+    def closeEvent(self, event) -> None:
+        ui_settings().setValue("main_window/geometry", self.saveGeometry())
+        super().closeEvent(event)

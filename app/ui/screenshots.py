@@ -1,0 +1,76 @@
+"""``xiangan screenshots``: render every area (and the main dialogs) offscreen to PNG files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QEvent
+from PySide6.QtWidgets import QApplication, QTabWidget, QWidget
+
+from app.errors import ValidationError
+from app.services.accounts import AccountService
+from app.services.fields import normalise
+from app.services.organisation import ENTERPRISES
+from app.ui.application import create_application
+from app.ui.login import FirstRunDialog, LoginDialog
+from app.ui.main_window import AREAS
+from app.ui.showcase import showcase_window
+from app.ui.widgets.record_form import RecordDialog
+
+SIZE = (1280, 800)
+
+
+def _save(widget: QWidget, path: Path, written: list[Path]) -> None:
+    QApplication.processEvents()
+    widget.grab().save(str(path))
+    written.append(path)
+
+
+def _shoot_and_dispose(dialog: QWidget, path: Path, written: list[Path]) -> None:
+    """Show, save, and delete the dialog while Qt still tracks it (not at garbage collection)."""
+    dialog.show()
+    _save(dialog, path, written)
+    dialog.close()
+    dialog.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+def render_screenshots(data_dir: Path, out: Path) -> list[Path]:
+    app = create_application()
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    with showcase_window(data_dir) as window:
+        window.resize(*SIZE)
+        window.show()
+        for number, area in enumerate(AREAS, start=1):
+            window.show_area(area.key)
+            app.processEvents()
+            _save(window, out / f"{number:02d}-{area.key}.png", written)
+            tabs = window.pages[area.key].findChild(QTabWidget)
+            for index in range(1, tabs.count() if tabs else 0):
+                tabs.setCurrentIndex(index)
+                _save(window, out / f"{number:02d}-{area.key}-{index}.png", written)
+            if tabs:
+                tabs.setCurrentIndex(0)
+        _dialogs(window, out, written)
+    return written
+
+
+def _dialogs(window: QWidget, out: Path, written: list[Path]) -> None:
+    services = window.services
+    login = LoginDialog(AccountService(services.db), services.scope.township_name)
+    _shoot_and_dispose(login, out / "dialog-login.png", written)
+    first = FirstRunDialog(services.db, lambda _p: False)
+    first.pages.setCurrentIndex(0)
+    _shoot_and_dispose(first, out / "dialog-first-run.png", written)
+    enterprises = services.register("enterprises")
+    dialog = RecordDialog(ENTERPRISES, enterprises.choices, _validate_only, None, window)
+    dialog.form.set_values({"name": "青山镇示例加工厂", "credit_code": "91360726MA35XXXX1", "phone": "1380013"})
+    dialog.on_save_clicked()
+    _shoot_and_dispose(dialog, out / "dialog-enterprise-errors.png", written)
+
+
+def _validate_only(values: dict) -> str:
+    """Shows the real validation messages without writing anything to the user's data."""
+    _clean, errors = normalise(ENTERPRISES, values)
+    raise ValidationError(errors, ENTERPRISES.labels)

@@ -1,0 +1,89 @@
+"""Small shared pieces: message boxes, page headers, the UI settings file, dialogs that remember size."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidget
+
+_settings_file: Path | None = None
+
+
+def set_ui_settings_file(path: Path) -> None:
+    """UI state (window sizes, last folders) lives in the data folder, not the registry."""
+    global _settings_file
+    _settings_file = path
+
+
+def ui_settings() -> QSettings:
+    if _settings_file is None:
+        return QSettings("XiangAn", "XiangAn")
+    return QSettings(str(_settings_file), QSettings.Format.IniFormat)
+
+
+def show_error(parent: QWidget | None, text: str, title: str = "出错了") -> None:
+    QMessageBox.warning(parent, title, text)
+
+
+def show_info(parent: QWidget | None, text: str, title: str = "提示") -> None:
+    QMessageBox.information(parent, title, text)
+
+
+def confirm(parent: QWidget | None, text: str, title: str = "请确认") -> bool:
+    answer = QMessageBox.question(
+        parent, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.No,
+    )
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def button(text: str, primary: bool = False, danger: bool = False, name: str = "") -> QPushButton:
+    b = QPushButton(text)
+    if primary:
+        b.setProperty("primary", True)
+    if danger:
+        b.setProperty("danger", True)
+    if name:
+        b.setObjectName(name)
+    return b
+
+
+def page_header(title: str, subtitle: str = "", actions: list[QWidget] | None = None) -> QWidget:
+    header = QWidget()
+    row = QHBoxLayout(header)
+    row.setContentsMargins(0, 0, 0, 6)
+    texts = QVBoxLayout()
+    title_label = QLabel(title)
+    title_label.setObjectName("pageTitle")
+    texts.addWidget(title_label)
+    if subtitle:
+        sub = QLabel(subtitle)
+        sub.setObjectName("pageSubtitle")
+        texts.addWidget(sub)
+    row.addLayout(texts, 1)
+    for widget in actions or []:
+        row.addWidget(widget)
+    return header
+
+
+class RememberingDialog(QDialog):
+    """A dialog that reopens at the size and place it was last closed at."""
+
+    settings_key = "dialog"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._restored = False
+
+    def showEvent(self, event) -> None:
+        if not self._restored:
+            self._restored = True
+            geometry = ui_settings().value(f"{self.settings_key}/geometry")
+            if geometry is not None:
+                self.restoreGeometry(geometry)
+        super().showEvent(event)
+
+    def done(self, result: int) -> None:
+        ui_settings().setValue(f"{self.settings_key}/geometry", self.saveGeometry())
+        super().done(result)
