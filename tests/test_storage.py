@@ -633,3 +633,22 @@ def test_clock_resumes_after_the_newest_stored_stamp(data_dir: Path) -> None:
         assert CLOCK.stamp("me") > future
     finally:
         reopened.dispose()
+
+
+def test_revision_ids_follow_file_prefixes_so_startup_can_skip_alembic() -> None:
+    """Start-up decides 'at head?' from file names; Alembic's own view must agree."""
+    import importlib.util
+
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(migrate._config())
+    assert migrate.head_revision() == script.get_current_head()
+    previous = None
+    for name in migrate.known_revisions():
+        (path,) = migrate.VERSIONS.glob(f"{name}_*.py")
+        spec = importlib.util.spec_from_file_location(f"rev_{name}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        assert module.revision == name
+        assert module.down_revision == previous
+        previous = name

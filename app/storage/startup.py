@@ -12,8 +12,6 @@ import os
 import sqlite3
 from pathlib import Path
 
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
@@ -72,12 +70,7 @@ def _remove_probe(folder: Path) -> None:
 def _check_known_revision(current: str | None) -> None:
     if current is None:
         return
-    script = ScriptDirectory.from_config(migrate._config())
-    try:
-        known = script.get_revision(current) is not None
-    except CommandError:  # alembic raises for an id it has never heard of
-        known = False
-    if not known:
+    if current not in migrate.known_revisions():
         raise StorageError("数据库由更新版本的乡安创建，请安装最新版本后再打开（数据未做任何改动）。")
 
 
@@ -133,9 +126,10 @@ def open_database(folder: Path) -> Database:
     try:
         current = migrate.current_revision(db_path)
         _check_known_revision(current)
-        if current is not None and current != migrate.head_revision():
-            backup_to(db_path, backups_dir(folder), "premigrate")
-        migrate.upgrade(db_path)
+        if current != migrate.head_revision():
+            if current is not None:
+                backup_to(db_path, backups_dir(folder), "premigrate")
+            migrate.upgrade(db_path)
         if current is not None:
             daily_backup(db_path, backups_dir(folder))
         db = Database(db_path)

@@ -57,17 +57,10 @@ class MainWindow(QMainWindow):
         self.sidebar.setIconSize(QSize(20, 20))
         self.stack = QStackedWidget()
         for area in AREAS:
-            page = area.build(services, data_dir)
-            page.setObjectName(f"{area.key}_page")
-            self.pages[area.key] = page
-            self.stack.addWidget(page)
+            self.stack.addWidget(QWidget())  # placeholder until the area is first opened
             item = QListWidgetItem(icon(area.icon), area.title)
             item.setData(Qt.ItemDataRole.UserRole, area.key)
             self.sidebar.addItem(item)
-            if hasattr(page, "navigate"):
-                page.navigate.connect(self.show_area)
-            if hasattr(page, "changed"):
-                page.changed.connect(self.on_data_changed)
         self.sidebar.currentRowChanged.connect(self.on_sidebar_row_changed)
 
         side = QWidget()
@@ -101,13 +94,32 @@ class MainWindow(QMainWindow):
         keys = [a.key for a in AREAS]
         self.sidebar.setCurrentRow(keys.index(key))
 
+    def page(self, key: str) -> QWidget:
+        """The area's page, built on first use: start-up pays only for the area shown first."""
+        if key not in self.pages:
+            index = [a.key for a in AREAS].index(key)
+            page = AREAS[index].build(self.services, self.data_dir)
+            page.setObjectName(f"{key}_page")
+            if hasattr(page, "navigate"):
+                page.navigate.connect(self.show_area)
+            if hasattr(page, "changed"):
+                page.changed.connect(self.on_data_changed)
+            placeholder = self.stack.widget(index)
+            self.stack.insertWidget(index, page)
+            self.stack.removeWidget(placeholder)
+            placeholder.deleteLater()
+            self.pages[key] = page
+        return self.pages[key]
+
     def on_sidebar_row_changed(self, row: int) -> None:
         if row < 0:
             return
-        page = self.stack.widget(row)
+        key = AREAS[row].key
+        fresh = key not in self.pages
+        page = self.page(key)
         self.stack.setCurrentIndex(row)
-        if hasattr(page, "refresh"):
-            page.refresh()
+        if not fresh and hasattr(page, "refresh"):
+            page.refresh()  # a page just built has just loaded its data
 
     def current_area(self) -> str:
         return AREAS[self.sidebar.currentRow()].key

@@ -46,7 +46,7 @@ def render_screenshots(data_dir: Path, out: Path) -> list[Path]:
             window.show_area(area.key)
             app.processEvents()
             _save(window, out / f"{number:02d}-{area.key}.png", written)
-            tabs = window.pages[area.key].findChild(QTabWidget)
+            tabs = window.page(area.key).findChild(QTabWidget)
             for index in range(1, tabs.count() if tabs else 0):
                 tabs.setCurrentIndex(index)
                 _save(window, out / f"{number:02d}-{area.key}-{index}.png", written)

@@ -15,7 +15,7 @@ def test_sidebar_lists_the_areas_and_switches_pages(window):
     assert titles == ["工作台", "组织机构", "设置"]
     for area in AREAS:
         window.show_area(area.key)
-        assert window.stack.currentWidget() is window.pages[area.key]
+        assert window.stack.currentWidget() is window.page(area.key)
         assert window.current_area() == area.key
     assert "青山镇" in window.windowTitle()
 
@@ -24,7 +24,7 @@ def test_dashboard_counts_and_attention_navigation(qtbot, services, window):
     services.register("villages").save({"name": "石桥村", "population": "1200"})
     services.register("villages").save({"name": "城东社区", "kind": "社区", "head_phone": "13800138000",
                                         "population": "800"})
-    page = window.pages["dashboard"]
+    page = window.page("dashboard")
     page.refresh()
     values = {lbl.accessibleName(): lbl.text() for lbl in page.findChildren(type(window.user_label))
               if lbl.accessibleName()}
@@ -41,7 +41,7 @@ def test_dashboard_counts_and_attention_navigation(qtbot, services, window):
 
 def test_township_profile_saves_and_updates_the_window(qtbot, window):
     window.show_area("organisation")
-    profile = window.pages["organisation"].profile
+    profile = window.page("organisation").profile
     profile.form.editors["name"].setText("青山镇（新）")
     profile.form.editors["code"].setText("12")
     qtbot.mouseClick(profile.save_button, Qt.MouseButton.LeftButton)
@@ -58,7 +58,7 @@ def test_change_password_in_settings(qtbot, services, window):
     services.actor = actor
     fresh = MainWindow(services, window.data_dir)
     qtbot.addWidget(fresh)
-    form = fresh.pages["settings"].tabs.widget(0)
+    form = fresh.page("settings").tabs.widget(0)
     form.old_edit.setText("abc12345")
     form.new_edit.setText("xyz98765")
     form.again_edit.setText("xyz98765")
@@ -69,7 +69,7 @@ def test_change_password_in_settings(qtbot, services, window):
 
 def test_backup_button_writes_a_backup(qtbot, window, data_dir, messages):
     window.show_area("settings")
-    settings = window.pages["settings"]
+    settings = window.page("settings")
     data_panel = next(settings.tabs.widget(i) for i in range(settings.tabs.count())
                       if settings.tabs.tabText(i) == "数据与备份")
     before = len(list_backups(backups_dir(data_dir)))

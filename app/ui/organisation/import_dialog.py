@@ -213,11 +213,14 @@ class ImportDialog(RememberingDialog):
             cells = [str(row.number), row.action, *[display(row.values.get(f.name)) for f in fields], problems]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
+                item.setToolTip(text)
                 if row.errors:
                     item.setBackground(QBrush(ERROR_BG))
                     if c == len(cells) - 1:
                         item.setForeground(QBrush(QColor(DANGER)))
                 self.preview_table.setItem(r, c, item)
+        self.preview_table.resizeColumnsToContents()
+        self.preview_table.horizontalHeader().setStretchLastSection(True)
         counts = {action: sum(1 for row in rows if row.action == action) for action in ("新增", "更新", "无变化", "有错误")}
         more = f"（预览只显示前{PREVIEW_LIMIT}行）" if len(rows) > PREVIEW_LIMIT else ""
         self.summary_label.setText(

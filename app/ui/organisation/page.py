@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from app.errors import ValidationError, XiangAnError
 from app.services import Services
-from app.services.imports import ImportService
 from app.services.organisation import REGISTERS, TOWNSHIP_FIELDS
-from app.ui.organisation.import_dialog import ImportDialog
 from app.ui.widgets.common import button, page_header, show_error
 from app.ui.widgets.progress import run_with_progress
 from app.ui.widgets.record_form import RecordForm
 from app.ui.widgets.register_view import RegisterView
+
+if TYPE_CHECKING:
+    from app.services.imports import ImportService
 
 
 class TownshipProfileForm(QWidget):
@@ -95,9 +97,14 @@ class OrganisationPage(QWidget):
         self.changed.emit()
 
     def _importer(self) -> ImportService:
+        # Loaded on first use: the spreadsheet stack (openpyxl, xlrd) is a tenth of the start-up time.
+        from app.services.imports import ImportService
+
         return ImportService(self.services.db, self.services.actor, self.services.scope)
 
     def open_import(self, parent: QWidget, kind: str) -> bool:
+        from app.ui.organisation.import_dialog import ImportDialog
+
         return bool(ImportDialog(self._importer(), kind, parent).exec())
 
     def export(self, parent: QWidget, kind: str, path: Path) -> None:
