@@ -5,20 +5,27 @@ Importing this package registers every table on ``Base.metadata`` and installs t
 
 from app.models import tracking  # noqa: F401  (installs the before_flush hook)
 from app.models.accounts import ROLE_LABELS, Role, User
+from app.models.attachments import Attachment
 from app.models.audit import AuditEntry
 from app.models.base import Base, SyncedMixin, new_id, utcnow
 from app.models.config_data import COUNTY_PARTITION, ConfigDocument, Sector
+from app.models.hazards import Hazard, HazardAction, HazardEvent, HazardStatus
 from app.models.organisation import Contact, Enterprise, Township, TownshipUnit, Village
 from app.models.settings import LocalSetting
 
 __all__ = [
     "COUNTY_PARTITION",
     "ROLE_LABELS",
+    "Attachment",
     "AuditEntry",
     "Base",
     "ConfigDocument",
     "Contact",
     "Enterprise",
+    "Hazard",
+    "HazardAction",
+    "HazardEvent",
+    "HazardStatus",
     "LocalSetting",
     "Role",
     "Sector",

@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from datetime import date
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -128,3 +129,73 @@ def normalize_count(value: object, maximum: int = 10_000_000) -> int | None:
     if number > maximum:
         raise ValueError(f"数值过大（不超过{maximum}）")
     return int(number)
+
+
+_DATE_PATTERNS = (
+    re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+)
+EXCEL_EPOCH = date(1899, 12, 30)
+
+
+def normalize_date(value: object) -> date | None:
+    """A date as offices write it: 2026-03-05, 2026.3.5, 2026/3/5, 2026年3月5日, 20260305, an Excel
+    serial number or a date/datetime cell. Blank means no date."""
+    if value is None or isinstance(value, date):
+        return value.date() if isinstance(value, datetime) else value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _from_serial(float(value))
+    text = clean_text(value).replace(" ", "")
+    if not text:
+        return None
+    text = re.sub(r"[T]?\d{1,2}:\d{2}(:\d{2})?$", "", text)  # a time after the date is dropped
+    for pattern in _DATE_PATTERNS:
+        m = pattern.match(text)
+        if m:
+            try:
+                return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            except ValueError:
+                raise ValueError(f"「{text}」不是有效日期") from None
+    if re.fullmatch(r"\d{5}(\.\d+)?", text):
+        return _from_serial(float(text))
+    raise ValueError(f"「{text}」不是日期（应写成 2026-03-05 这样的格式）")
+
+
+def _from_serial(serial: float) -> date:
+    if not 20000 <= serial <= 80000:  # 1954–2119: anything else is not a date someone meant
+        raise ValueError(f"「{serial:g}」不是日期")
+    return EXCEL_EPOCH + timedelta(days=int(serial))
+
+
+def normalize_money_fen(value: object) -> int | None:
+    """An amount of money in 元 (15000, 1.5万, ¥15,000.00元) → whole 分; blank means not given."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        text = repr(value)
+    else:
+        text = clean_text(value).replace(",", "").replace("，", "").replace("¥", "").replace("￥", "")
+    if not text:
+        return None
+    factor = Decimal(1)
+    if text.endswith("元"):
+        text = text[:-1]
+    if text.endswith("万"):
+        text, factor = text[:-1], Decimal(10000)
+    try:
+        amount = Decimal(text) * factor
+    except InvalidOperation:
+        raise ValueError(f"「{clean_text(value)}」不是金额") from None
+    if not amount.is_finite():
+        raise ValueError(f"「{clean_text(value)}」不是金额")
+    if amount < 0:
+        raise ValueError("金额不能为负数")
+    if amount > Decimal("100000000000"):
+        raise ValueError("金额过大")
+    return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def format_fen(fen: int | None) -> str:
+    """分 → 元 as shown in forms and ledgers: 1500000 → "15000", 12345 → "123.45"."""
+    if fen is None:
+        return ""
+    yuan, cents = divmod(fen, 100)
+    return f"{yuan}" if not cents else f"{yuan}.{cents:02d}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from app.models import validation as v
@@ -20,8 +21,8 @@ class Field:
 
     name: str
     label: str
-    kind: str = "text"  # text | multiline | int | phone | credit_code | id_number | division_code
-    #                     | choice | village | sector | org | roles
+    kind: str = "text"  # text | multiline | int | date | money (分) | phone | credit_code | id_number
+    #                     | division_code | choice | village | sector | org | roles
     required: bool = False
     choices: tuple[str, ...] = ()
     max_length: int = 64
@@ -103,6 +104,8 @@ NORMALISERS: dict[str, Callable[[Field, Any], Any]] = {
     "text": _text,
     "multiline": _multiline,
     "int": lambda f, value: v.normalize_count(value),
+    "date": lambda f, value: v.normalize_date(value),
+    "money": lambda f, value: v.normalize_money_fen(value),
     "phone": lambda f, value: v.normalize_phone(value),
     "credit_code": _optional(v.normalize_credit_code),
     "id_number": _optional(v.normalize_id_number),
@@ -138,10 +141,14 @@ def normalise(spec: RegisterSpec, values: dict[str, Any]) -> tuple[dict[str, Any
     return clean, errors
 
 
-def display(value: Any) -> str:
+def display(value: Any, kind: str = "") -> str:
     """How a clean value is shown in tables and written to Excel."""
     if value is None:
         return ""
+    if kind == "money":
+        return v.format_fen(value)
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, (list, tuple)):
         return "、".join(str(x) for x in value)
     return str(value)

@@ -67,5 +67,9 @@ class Database:
         finally:
             session.close()
 
+    @property
+    def attachments_dir(self) -> Path:
+        return self.path.parent / "attachments"
+
     def dispose(self) -> None:
         self.engine.dispose()

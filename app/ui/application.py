@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
+from collections.abc import Callable
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from types import TracebackType
@@ -83,7 +84,7 @@ def open_or_recover(data_dir: Path) -> Database | None:
         return None
 
 
-def _make_demo(db: Database) -> callable:
+def _make_demo(db: Database) -> Callable[[QWidget], bool]:
     def make(parent: QWidget) -> bool:
         result = run_with_progress(parent, "正在生成演示乡镇…", lambda progress, _c: generate_demo(db, progress=progress))
         return result is not None

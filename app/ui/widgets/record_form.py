@@ -63,7 +63,6 @@ class RecordForm(QWidget):
         self.editors: dict[str, QWidget] = {}
         self.errors: dict[str, QLabel] = {}
         layout = QFormLayout(self)
-        layout.setLabelAlignment(layout.labelAlignment())
         layout.setVerticalSpacing(4)
         for f in spec.fields:
             editor = self._editor(f, choices)
