@@ -377,6 +377,16 @@ class HazardService:
         with self.db.session() as session:
             return self._allowed(self._load(session, hazard_id))
 
+    def find_by_number(self, number: str) -> str:
+        """The id of the hazard people call ``number`` (e.g. 2026-0017)."""
+        with self.db.session() as session:
+            found = session.scalar(select(Hazard.id).where(
+                Hazard.township_id == self.scope.township_id, Hazard.number == number.strip(),
+                Hazard.deleted.is_(False)))
+        if found is None:
+            raise NotFound(f"没有编号为「{number}」的隐患。")
+        return found
+
     def _load(self, session: Session, hazard_id: str) -> Hazard:
         h = session.get(Hazard, hazard_id)
         if h is None or h.deleted or h.township_id != self.scope.township_id:
