@@ -652,3 +652,22 @@ def test_revision_ids_follow_file_prefixes_so_startup_can_skip_alembic() -> None
         assert module.revision == name
         assert module.down_revision == previous
         previous = name
+
+
+def test_bundled_default_wins_over_an_older_county_document(services: Services) -> None:
+    """After an upgrade ships newer defaults, an old county document must not roll them back."""
+    from app.models import ConfigDocument
+    from app.models.config_data import active_document
+    from app.paths import resource
+
+    default_file = resource("config", "sector_codes.json")
+    with services.db.session() as session:
+        session.add(ConfigDocument(partition="county", kind="sector_codes", doc_version="2020.1",
+                                   content={"items": [{"code": "old", "name": "旧行业"}]}))
+    with services.db.session() as session:
+        assert active_document(session, "sector_codes", default_file)["version"] == "2026.1"
+        session.add(ConfigDocument(partition="county", kind="sector_codes", doc_version="2027.1",
+                                   content={"items": [{"code": "new", "name": "新行业"}]}))
+    with services.db.session() as session:
+        document = active_document(session, "sector_codes", default_file)
+        assert (document["version"], document["items"][0]["name"]) == ("2027.1", "新行业")

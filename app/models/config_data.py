@@ -57,14 +57,17 @@ def _version_key(version: str) -> tuple[int | str, ...]:
 
 
 def active_document(session: Session, kind: str, default_file: Path) -> dict[str, Any]:
-    """The newest county-issued document of ``kind``, or the bundled default when none arrived."""
+    """The newest version of ``kind``: a county-issued document, or the bundled default when that is
+    newer (an app upgrade can ship newer defaults than what the county sent years ago)."""
     rows = session.scalars(
         select(ConfigDocument).where(ConfigDocument.kind == kind, ConfigDocument.deleted.is_(False))
     ).all()
+    default = load_document_file(default_file, kind)
     if rows:
         newest = max(rows, key=lambda r: _version_key(r.doc_version))
-        return {"kind": kind, "version": newest.doc_version, "issuer": newest.issuer, **newest.content}
-    return load_document_file(default_file, kind)
+        if _version_key(newest.doc_version) >= _version_key(str(default["version"])):
+            return {"kind": kind, "version": newest.doc_version, "issuer": newest.issuer, **newest.content}
+    return default
 
 
 def parse_sectors(document: dict[str, Any]) -> list[Sector]:

@@ -79,6 +79,10 @@ class Hazard(SyncedMixin, Base):
         _live_unique("uq_hazard_live_number", "township_id", "number"),
         Index("ix_hazard_status_deadline", "township_id", "status", "deadline"),
         Index("ix_hazard_found_on", "township_id", "found_on"),
+        # The ledger's default order, covering the ids it lists: opening 100k hazards needs no sort; and
+        # the same order within a sector (the usual filter). Trailing id: the query's tie-break.
+        Index("ix_hazard_ledger", "township_id", "deleted", "year", "seq", "id"),
+        Index("ix_hazard_sector_ledger", "township_id", "deleted", "sector_code", "year", "seq", "id"),
     )
 
     township_id: Mapped[str] = mapped_column(ForeignKey("township.id"), index=True)

@@ -72,4 +72,11 @@ class Database:
         return self.path.parent / "attachments"
 
     def dispose(self) -> None:
+        """Close, letting SQLite refresh its planner statistics first (cheap; keeps index choices
+        good as registers grow — without statistics it can walk the wrong index on 100k rows)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA optimize")
+        except (OperationalError, DBAPIError, sqlite3.Error):
+            pass  # closing must never fail because the optimisation could not run
         self.engine.dispose()
