@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import APP_NAME, __version__
+from app import APP_NAME, __version__, build_info
 from app.errors import XiangAnError
 from app.localtime import format_local
 from app.models import ROLE_LABELS, Role
@@ -118,7 +118,7 @@ class AddUserDialog(QDialog):
         try:
             self.services.accounts.add_user(self.services.actor, self.username_edit.text(),
                                             self.password_edit.text(), self.display_edit.text(),
-                                            self.role_combo.currentData())
+                                            Role(self.role_combo.currentData()))  # Qt hands back the plain str
         except XiangAnError as exc:
             self.error.setText(str(exc))
             self.error.show()
@@ -237,6 +237,9 @@ class DataPanel(QWidget):
             b = button(text, primary=name == "backup_button", name=name)
             b.clicked.connect(slot)
             actions.addWidget(b)
+            if name == "restore_button" and services.actor.role is not Role.ADMIN:
+                b.setEnabled(False)
+                b.setToolTip("只有管理员可以恢复备份")
         actions.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.info)
@@ -301,6 +304,7 @@ class AboutPanel(QWidget):
         text = QLabel(
             f"<h2>{APP_NAME} {__version__}</h2>"
             "<p>乡镇（街道）应急管理工作台：组织机构、七有五有、隐患排查治理、安全生产责任书与县级同步。</p>"
+            f"<p>版本：{__version__}（{'从源代码运行' if build_info() == 'source' else '构建 ' + build_info()}）</p>"
             f"<p>数据文件夹：{data_dir}</p>"
             f"<p>运行环境：Python {platform.python_version()}，Qt for Python {PySide6.__version__}，"
             f"{platform.system()} {platform.release()}</p>"

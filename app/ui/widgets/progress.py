@@ -20,6 +20,7 @@ def run_with_progress(parent: QWidget, text: str,
     dialog.setWindowTitle("请稍候")
     dialog.setWindowModality(Qt.WindowModality.WindowModal)
     dialog.setMinimumDuration(300)
+    dialog.setValue(0)  # starts the 300 ms show timer; without it Qt's default 4 s applies until progress arrives
     job = Job(fn)
     loop = QEventLoop()
     outcome: dict[str, Any] = {}
