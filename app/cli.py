@@ -8,11 +8,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from app import APP_NAME, __version__
+from app import APP_NAME, __version__, build_info
 from app.errors import XiangAnError
 from app.paths import backups_dir, data_dir, database_path
 
@@ -33,11 +34,17 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from app.services.demo import generate_demo
+    from app.services.demo import generate_demo, generate_hazards
+    from app.services.organisation import current_scope
 
     db = _open(args)
-    result = generate_demo(db, seed=args.seed, scale=args.scale)
-    print(result.summary)
+    if not (args.hazards and current_scope(db)):  # --hazards adds to an existing demo township
+        result = generate_demo(db, seed=args.seed, scale=args.scale)
+        print(result.summary)
+    if args.hazards:
+        started = time.perf_counter()
+        generate_hazards(db, args.hazards, seed=args.seed)
+        print(f"已添加 {args.hazards} 条演示隐患（用时 {time.perf_counter() - started:.1f} 秒）。")
     print(f"数据文件夹：{data_dir(args.data_dir)}")
     return 0
 
@@ -119,7 +126,137 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from app.services import Services
+    from app.services.context import SYSTEM_ACTOR
+    from app.services.reports import ReportService
+
+    services = Services(_open(args), SYSTEM_ACTOR)
+    count = ReportService(services.db, SYSTEM_ACTOR, services.scope).village_roster(Path(args.out))
+    print(f"已生成村（社区）基本情况表（{count}个村/社区）：{args.out}")
+    return 0
+
+
+# -- 隐患排查治理台账 -----------------------------------------------------------------------------
+IMPORT_PARTIAL = 3  # exit code: --skip-invalid imported the valid rows, others were rejected
+
+
+def _hazard_services(args: argparse.Namespace):
+    from app.services import Services
+    from app.services.context import SYSTEM_ACTOR
+
+    services = Services(_open(args), SYSTEM_ACTOR)
+    return services, services.scope
+
+
+def _print_rejected(rows: Sequence[tuple[int, str]]) -> None:
+    for number, reason in rows:
+        print(f"  第{number}行：{reason}")
+
+
+def cmd_hazards_import(args: argparse.Namespace) -> int:
+    from app.services.context import SYSTEM_ACTOR
+    from app.services.hazard_excel import (
+        NEW,
+        SAME,
+        UNIT_REMARK,
+        UPDATE,
+        HazardExcelService,
+        ImportRejected,
+        describe_errors,
+    )
+
+    services, scope = _hazard_services(args)
+    excel = HazardExcelService(services.db, SYSTEM_ACTOR, scope)
+    source = excel.load(Path(args.file), args.sheet)
+    mapping = excel.suggest_mapping(source.data.headers)
+    if args.dry_run:
+        rows = excel.preview(source, mapping)
+        rejected = [(r.number, describe_errors(r.errors)) for r in rows if r.errors]
+        counts = {action: sum(r.action == action for r in rows) for action in (NEW, UPDATE, SAME)}
+        print(f"试导入（未写入任何数据）：将新增 {counts[NEW]} 条，更新 {counts[UPDATE]} 条，无变化 {counts[SAME]} 条，"
+              f"有错误 {len(rejected)} 行，将新建单位 {sum(r.new_unit for r in rows)} 家")
+        _print_rejected(rejected)
+        if not rejected:
+            return 0
+        return IMPORT_PARTIAL if args.skip_invalid else 1
+    try:
+        result = excel.apply(source, mapping, skip_invalid=args.skip_invalid)
+    except ImportRejected as exc:
+        _print_rejected(exc.rows)
+        raise
+    print(f"新增 {result.created} 条，更新 {result.updated} 条，无变化 {result.unchanged} 条，"
+          f"跳过 {len(result.skipped_rows)} 行，新建单位 {result.units_created} 家")
+    if result.new_units:
+        print(f"新建的单位已标注「{UNIT_REMARK}」，请在「组织机构 → 企业」中核对：{'、'.join(result.new_units)}")
+    _print_rejected(result.skipped_rows)
+    return IMPORT_PARTIAL if result.skipped_rows else 0
+
+
+def cmd_hazards_export(args: argparse.Namespace) -> int:
+    from app.services.context import SYSTEM_ACTOR
+    from app.services.hazard_excel import HazardExcelService
+
+    services, scope = _hazard_services(args)
+    count = HazardExcelService(services.db, SYSTEM_ACTOR, scope).export(Path(args.file), year=args.year)
+    print(f"已导出 {count} 条隐患到 {args.file}")
+    return 0
+
+
+def cmd_hazards_notice(args: argparse.Namespace) -> int:
+    from app.services.context import SYSTEM_ACTOR
+    from app.services.hazards import HazardService
+
+    services, scope = _hazard_services(args)
+    hazards = HazardService(services.db, SYSTEM_ACTOR, scope)
+    detail = hazards.get(hazards.find_by_number(args.number))
+    from app.documents.hazard_pdfs import write_notice
+
+    write_notice(detail, services.township.profile(), Path(args.out))
+    print(f"已生成隐患 {args.number} 的整改通知书：{args.out}")
+    return 0
+
+
+def _width(text: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def cmd_hazards_overdue(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from app.services.context import SYSTEM_ACTOR
+    from app.services.hazards import HazardQuery, HazardService
+
+    services, scope = _hazard_services(args)
+    hazards = HazardService(services.db, SYSTEM_ACTOR, scope)
+    today = hazards.today()
+    ids = hazards.query_ids(HazardQuery(overdue=True, sort="deadline", descending=False))
+    rows = hazards.fetch_rows(ids)
+    items = [{
+        "number": r["number"], "unit": r["unit_name"], "village": r["village"], "level": r["level"],
+        "deadline": r["deadline"], "days_overdue": (today - date.fromisoformat(r["deadline"])).days,
+        "status": r["status"], "responsible_person": r["responsible_person"],
+    } for r in (rows[i] for i in ids if i in rows)]
+    if args.json:
+        print(json.dumps(items, ensure_ascii=False, indent=2))
+        return 0
+    if not items:
+        print(f"截至{today.isoformat()}，没有逾期未整改的隐患。")
+        return 0
+    headers = ("编号", "单位/场所", "村（社区）", "等级", "整改时限", "逾期天数", "状态", "责任人")
+    keys = ("number", "unit", "village", "level", "deadline", "days_overdue", "status", "responsible_person")
+    table = [list(headers), *([str(item[k]) for k in keys] for item in items)]
+    widths = [max(_width(row[c]) for row in table) for c in range(len(headers))]
+    for row in table:
+        print("  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(row, widths, strict=True)).rstrip())
+    print(f"截至{today.isoformat()}，共 {len(items)} 条逾期隐患。")
+    return 0
+
+
 REGISTER_KINDS = ("villages", "enterprises", "units", "contacts")
+REPORT_KINDS = ("roster",)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -132,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=f"{APP_NAME} — 乡镇（街道）应急管理工作台。不带子命令时启动图形界面。",
     )
     parser.add_argument("--data-dir", default=None, help=data_help)
-    parser.add_argument("--version", action="version", version=f"xiangan {__version__}")
+    parser.add_argument("--version", action="version", version=f"xiangan {__version__} ({build_info()})")
     sub = parser.add_subparsers(dest="command", metavar="命令")
 
     def add(name: str, fn: Callable[[argparse.Namespace], int], text: str) -> argparse.ArgumentParser:
@@ -144,7 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--self-test", action="store_true", help="打开主窗口和每个功能区一次后退出（安装自检）")
     demo = add("demo", cmd_demo, "在数据文件夹中生成演示乡镇")
     demo.add_argument("--seed", type=int, default=2026, help="随机种子（相同种子生成相同数据）")
-    demo.add_argument("--scale", type=int, default=1, help="规模倍数（1 = 12个村、约80家企业）")
+    demo.add_argument("--scale", type=int, default=1, help="规模倍数（1 = 12个村、约80家企业、60条隐患）")
+    demo.add_argument("--hazards", type=int, default=0, metavar="N",
+                      help="另外批量生成N条演示隐患（用于性能测试；已有乡镇时只添加隐患）")
     backup = add("backup", cmd_backup, "把数据库备份到指定文件夹（如U盘）")
     backup.add_argument("--to", required=True, help="备份目标文件夹")
     check = add("check", cmd_check, "检查数据库完整性和结构版本")
@@ -158,7 +297,37 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("kind", choices=REGISTER_KINDS)
     imp.add_argument("file")
     imp.add_argument("--sheet", help="工作表名称（默认第一个）")
+    _add_hazard_commands(add, common)
+    report = add("report", cmd_report, "生成 PDF 文书（roster = 村（社区）基本情况表）")
+    report.add_argument("kind", choices=REPORT_KINDS)
+    report.add_argument("--out", required=True, help="输出的 .pdf 文件")
     return parser
+
+
+def _add_hazard_commands(add: Callable[..., argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    hazards = add("hazards", lambda _args: hazards.print_help() or 2, "隐患排查治理台账：Excel 导入导出、整改通知书、逾期清单")
+    actions = hazards.add_subparsers(dest="hazards_command", metavar="操作")
+
+    def action(name: str, fn: Callable[[argparse.Namespace], int], text: str) -> argparse.ArgumentParser:
+        p = actions.add_parser(name, parents=[common], help=text, description=text)
+        p.set_defaults(func=fn)
+        return p
+
+    imp = action("import", cmd_hazards_import,
+                 "从 Excel 导入隐患台账（按表头自动对应列；默认全部无误才导入）。退出码：0 全部导入，1 未导入，"
+                 f"{IMPORT_PARTIAL} 只导入了无误的行")
+    imp.add_argument("file", help="台账 .xlsx/.xls/.csv 文件")
+    imp.add_argument("--sheet", help="工作表名称（默认自动查找）")
+    imp.add_argument("--dry-run", action="store_true", help="只检查并列出将新增、更新的条数和有错误的行，不写入")
+    imp.add_argument("--skip-invalid", action="store_true", help="跳过有错误的行，只导入无误的行")
+    exp = action("export", cmd_hazards_export, "把隐患台账导出为 Excel（标准台账格式，可再导入）")
+    exp.add_argument("file", help="输出的 .xlsx 文件")
+    exp.add_argument("--year", type=int, help="只导出该年度编号的隐患")
+    notice = action("notice", cmd_hazards_notice, "生成隐患整改通知书 PDF")
+    notice.add_argument("number", help="隐患编号，如 2026-0017")
+    notice.add_argument("--out", required=True, help="输出的 .pdf 文件")
+    overdue = action("overdue", cmd_hazards_overdue, "列出逾期未整改的隐患")
+    overdue.add_argument("--json", action="store_true", help="以 JSON 输出")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,24 +1,46 @@
-"""Demo township generator: a realistic, reproducible 乡镇 with villages, enterprises, units and contacts."""
+"""Demo township generator: a realistic, reproducible 乡镇 with villages, enterprises, units, contacts and a
+隐患排查治理台账 whose hazards are in every state of their lifecycle, each with its full event trail."""
 
 from __future__ import annotations
 
+import json
+import os
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
 from itertools import accumulate, chain, count
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import JSON, Date, func, insert, select
 from sqlalchemy.orm import Session
 
 from app.errors import ValidationError, XiangAnError
-from app.models import Contact, Enterprise, Township, TownshipUnit, Village, new_id
+from app.localtime import CHINA_TZ
+from app.models import (
+    Contact,
+    Enterprise,
+    Hazard,
+    HazardAction,
+    HazardEvent,
+    HazardStatus,
+    Township,
+    TownshipUnit,
+    Village,
+    new_id,
+    utcnow,
+)
 from app.models.audit import record_event
-from app.models.base import SyncedMixin
+from app.models.base import CLOCK, SyncedMixin, UTCDateTime
 from app.models.config_data import Sector
+from app.models.deadlines import DeadlineRule, DeadlineRules
+from app.models.hazards import MAJOR, TRANSITIONS
 from app.models.validation import USCC_CHARSET, uscc_check_char
 from app.services.context import SYSTEM_ACTOR, Actor, Scope
-from app.services.fields import normalise
+from app.services.fields import display, normalise
+from app.services.hazards import load_deadline_rules
 from app.services.organisation import TOWNSHIP_FIELDS, load_sectors
 from app.storage import Database
 
@@ -26,6 +48,8 @@ from app.storage import Database
 # statistical division codes; beyond this scale those ranges run out.
 MAX_SCALE = 60
 CHUNK = 1000  # rows per flush: keeps the flush hook's per-flush work small without many round trips
+BULK_CHUNK = 5000  # hazards per bulk insert (with their events) in generate_hazards
+MAX_BULK_HAZARDS = 1_000_000
 
 Progress = Callable[[int, int, str], None]  # (rows written, rows in total, what is being written)
 
@@ -240,7 +264,7 @@ class DemoResult:
     def contents(self) -> str:
         c = self.counts
         return (f"{c.get('village', 0)}个村/社区、{c.get('enterprise', 0)}家企业、"
-                f"{c.get('township_unit', 0)}个站所、{c.get('contact', 0)}位联系人")
+                f"{c.get('township_unit', 0)}个站所、{c.get('contact', 0)}位联系人、{c.get('hazard', 0)}条隐患")
 
     @property
     def summary(self) -> str:
@@ -303,10 +327,14 @@ class _Place:
 class _Builder:
     """Everything one demo township is made of, drawn from one seeded random stream in a fixed order."""
 
-    def __init__(self, rng: random.Random, scale: int, sectors: Sequence[Sector]) -> None:
+    def __init__(self, rng: random.Random, scale: int, sectors: Sequence[Sector], today: date,
+                 rules: DeadlineRules, username: str) -> None:
         self.rng = rng
         self.scale = scale
         self.sectors = sectors
+        self.today = today
+        self.rules = rules
+        self.username = username
         self.county = rng.choice(_COUNTIES)
         self.town_stem = rng.choice(_TOWN_STEMS)
         self.town = f"{self.town_stem}镇"
@@ -327,8 +355,9 @@ class _Builder:
         villages = self.villages()
         units = self.units()
         enterprises = self.enterprises()
+        hazards, events = self.hazards(enterprises)
         return [("乡镇信息", [township]), ("村/社区", villages), ("站所", units), ("企业", enterprises),
-                ("联系人", self.contacts)]
+                ("联系人", self.contacts), ("隐患", hazards), ("隐患处理记录", events)]
 
     # -- helpers ---------------------------------------------------------------------------------
     def _owned(self) -> dict[str, str]:
@@ -520,6 +549,403 @@ class _Builder:
         self._contact(officer, mobile, position, roles, "enterprise", enterprise.id, office_phone=landline)
         return enterprise
 
+    # -- hazards ---------------------------------------------------------------------------------
+    def hazards(self, enterprises: list[Enterprise]) -> tuple[list[Hazard], list[HazardEvent]]:
+        grids = {p.village.id: p.village.grid_count or 3 for p in self.places}
+        staff = [c.name for c in self.contacts if c.org_kind == "township"]
+        factory = _HazardFactory(self.rng, self.today, self.rules, self.town_stem, self.county.name,
+                                 [_site(e, grids) for e in enterprises], staff, self.username)
+        owned = {"township_id": self.scope.township_id, "partition": self.scope.partition}
+        hazards: list[Hazard] = []
+        events: list[HazardEvent] = []
+        for made in factory.hazards(_demo_scenarios(self.scale), {}):
+            hazards.append(Hazard(**made.hazard, **owned))
+            events.extend(HazardEvent(**e, **owned) for e in made.events)
+        return hazards, events
+
+
+# -- hazards ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Problem:
+    description: str
+    location: str
+    measures: str
+    category: str  # 人 / 物 / 管
+    basis: str = ""  # for a 重大 hazard: the rule it was judged by
+
+
+_CATEGORY = {"人": "人的不安全行为", "物": "物的不安全状态", "管": "管理缺陷"}
+
+
+def _problems(text: str) -> tuple[_Problem, ...]:
+    """One problem per line: description | location | measures | category (人/物/管) [| basis]."""
+    return tuple(_Problem(*(part.strip() for part in line.split("|")))
+                 for line in text.strip().splitlines())
+
+
+# Everyday findings of township inspections, by sector code.
+_PROBLEMS: dict[str, tuple[_Problem, ...]] = {
+    "crowded": _problems("""
+        灭火器压力不足，部分已过有效期 | 一楼营业大厅 | 更换合格灭火器，建立每月检查记录 | 物
+        安全出口被货物堵塞，疏散通道宽度不足 | 后门安全出口 | 立即清理堆放货物，保持疏散通道畅通 | 物
+        应急照明灯和疏散指示标志损坏 | 二楼走廊 | 维修更换应急照明灯和疏散指示标志 | 物
+        厨房液化气瓶未固定，与灶具间距不足 | 后厨 | 气瓶加装固定链条，设置独立气瓶间并安装燃气泄漏报警器 | 物
+        员工不会使用灭火器，未开展消防安全培训 | 营业场所 | 组织全员消防安全培训和疏散演练 | 人
+    """),
+    "fire": _problems("""
+        电气线路私拉乱接，未穿管保护 | 仓库 | 由持证电工规范敷设线路并穿管保护 | 物
+        电动车在室内楼道停放充电 | 一楼楼梯间 | 清理室内充电车辆，设置集中充电区 | 人
+        仓库内可燃物堆放过高，距照明灯具过近 | 仓库 | 降低堆垛高度，与灯具保持0.5米以上距离 | 物
+        未建立防火巡查记录 | 办公室 | 建立每日防火巡查制度并落实记录 | 管
+    """),
+    "construction": _problems("""
+        脚手架未设置防护栏杆和挡脚板 | 3号楼外脚手架 | 按规范设置1.2米防护栏杆和挡脚板 | 物
+        基坑边坡未按规定放坡，临边未设防护 | 基坑东侧 | 按专项方案放坡并设置临边防护栏杆 | 物
+        作业人员高处作业未系安全带 | 2号楼5层 | 停止违规作业，开展安全教育，现场专人监督 | 人
+        施工用电未做到“一机一闸一漏” | 施工现场配电箱 | 整改配电箱，落实三级配电两级保护 | 物
+        塔吊司机无特种作业操作证上岗 | 1号塔吊 | 更换持证人员，核查全部特种作业人员证件 | 管
+    """),
+    "industry_trade": _problems("""
+        砂轮机防护罩缺失 | 机加工车间 | 安装防护罩，作业时佩戴护目镜 | 物
+        车间配电柜前堆放杂物 | 生产车间 | 清理杂物，配电柜前铺设绝缘垫并设置警示标识 | 物
+        未开展新员工三级安全教育 | 办公室 | 补齐三级安全教育并建立培训档案 | 管
+        木工机械传动部位无防护罩 | 木工车间 | 加装传动部位防护装置 | 物
+        有限空间未设置安全警示标识 | 污水池 | 设置有限空间警示标识，建立有限空间管理台账 | 管
+    """),
+    "road": _problems("""
+        营运车辆动态监控终端离线 | 停车场 | 修复监控终端，落实动态监控值守 | 物
+        驾驶员超时驾驶，未按规定休息 | 运输车队 | 开展驾驶员警示教育，落实动态监控提醒 | 人
+        临水临崖路段护栏缺失 | 县道X123线K5+200处 | 增设波形护栏和警示标志 | 物
+    """),
+    "hazchem": _problems("""
+        卸油区静电接地报警装置损坏 | 卸油区 | 更换静电接地报警器并检测 | 物
+        农药与化肥混存，未分区存放 | 仓库 | 分区分类存放，设置标识 | 管
+        可燃气体报警器未定期检定 | 罐区 | 委托有资质单位检定 | 物
+    """),
+    "fireworks": _problems("""
+        零售点超量储存烟花爆竹 | 店内 | 清理超量产品，按限量存放 | 管
+        零售点与居住场所未有效分隔 | 店铺后部 | 设置防火分隔，严禁住人 | 物
+    """),
+    "mining": _problems("""
+        边坡未按设计分台阶开采，坡面存在浮石 | 采场西侧边坡 | 暂停作业，清理浮石，按设计分台阶开采 | 物
+        爆破作业后未检查盲炮 | 采场 | 完善爆破后检查制度，落实专人检查 | 管
+    """),
+    "gas": _problems("""
+        液化气钢瓶超期未检验 | 储瓶间 | 超期钢瓶停止充装并送检 | 物
+        储瓶间可燃气体报警器失效 | 储瓶间 | 更换报警器并与排风机联动 | 物
+    """),
+    "special_equipment": _problems("""
+        起重机械限位装置失灵 | 设备停放场 | 维修限位装置，经检验合格后使用 | 物
+        锅炉未按期定期检验 | 锅炉房 | 向特种设备检验机构申请检验 | 管
+    """),
+    "new_business": _problems("""
+        分拣区电动车违规充电 | 分拣区 | 设置集中充电区，安装智能充电桩 | 人
+        外卖骑手未佩戴安全头盔 | 站点 | 开展交通安全教育，配发安全头盔 | 人
+    """),
+    "agri_machinery": _problems("""
+        拖拉机未年检，无牌行驶 | 合作社机库 | 办理登记和年检 | 管
+    """),
+    "fishing": _problems("""
+        渔船救生衣配备不足 | 渔船 | 按核定人数配齐救生衣 | 物
+    """),
+    "self_built_housing": _problems("""
+        经营性自建房擅自加层，未进行安全鉴定 | 三楼加层部分 | 暂停经营，委托有资质单位进行安全鉴定 | 管
+        客房窗户设置防盗网未留逃生口 | 客房 | 改造防盗网，设置可开启逃生口 | 物
+    """),
+    "tourism": _problems("""
+        游步道临崖段护栏松动 | 景区游步道 | 加固护栏，设置警示标志 | 物
+    """),
+    "education": _problems("""
+        厨房燃气管道未安装泄漏报警装置 | 厨房 | 安装燃气泄漏报警和自动切断装置 | 物
+        消防通道停放车辆 | 校园消防通道 | 清理车辆，施划禁停标线 | 管
+    """),
+    "medical": _problems("""
+        夜间值班人员不足，未落实防火巡查 | 住养楼 | 增设夜间值班人员，落实每两小时巡查 | 管
+        氧气瓶未固定，与明火距离不足 | 处置室 | 氧气瓶单独存放并固定 | 物
+    """),
+    "other": _problems("""
+        可燃废品堆放杂乱，未配置消防器材 | 院内 | 分类堆放，配置灭火器 | 物
+    """),
+}
+# 重大事故隐患 with the standard they were judged by.
+_MAJOR_PROBLEMS: dict[str, tuple[_Problem, ...]] = {
+    "industry_trade": _problems("""
+        干式除尘系统未采取泄爆、惰化、抑爆等任一种爆炸防控措施 | 抛光车间除尘系统 | 停用除尘系统，委托设计单位增设泄爆装置，验收合格后恢复使用 | 物 | 《工贸企业重大事故隐患判定标准》（应急管理部令第10号）第十一条第（三）项
+        有限空间作业未执行“先通风、再检测、后作业”，作业现场未设置监护人员 | 污水处理池 | 停止有限空间作业，配备检测仪器和通风设备，落实作业审批和监护 | 管 | 《工贸企业重大事故隐患判定标准》（应急管理部令第10号）第十三条第（二）项
+    """),
+    "crowded": _problems("""
+        员工宿舍采用彩钢夹芯板搭建，芯材燃烧性能等级低于A级 | 后院员工宿舍 | 停止使用彩钢板宿舍，员工另行安置，拆除后按规范重建 | 物 | 《重大火灾隐患判定方法》（GB 35181—2017）第6.9条
+    """),
+    "fire": _problems("""
+        仓库与员工住宿场所设置在同一建筑内，未采取防火分隔 | 仓库二楼 | 立即搬离住宿人员，按规范设置防火分隔 | 物 | 《重大火灾隐患判定方法》（GB 35181—2017）第6.10条
+    """),
+    "construction": _problems("""
+        深基坑未按专项施工方案开挖，边坡未按规定放坡 | 基坑北侧 | 停止开挖，按专家论证的专项方案放坡支护并监测 | 物 | 《房屋市政工程生产安全重大事故隐患判定标准（2022版）》第六条
+    """),
+    "mining": _problems("""
+        露天采场未按设计分台阶开采，形成高陡边坡 | 采场北侧边坡 | 停产整顿，按设计削坡分台阶，设置边坡监测 | 物 | 《金属非金属矿山重大事故隐患判定标准》（矿安〔2022〕88号）露天矿山第（四）项
+    """),
+}
+_UTC_OFFSET_HOURS = CHINA_TZ.utcoffset(None) // timedelta(hours=1)  # 09:00 in the office is 01:00 UTC
+_SOURCES_WEIGHTED = ("乡镇检查",) * 6 + ("自查", "自查", "部门抽查", "上级交办", "群众举报")
+_OPINIONS = ("经现场复查，隐患已按要求整改到位，同意验收。", "整改措施已落实，现场核查合格，同意验收。",
+             "经复查，整改到位，资料齐全，同意销号。")
+_REJECTIONS = ("现场复查发现整改不彻底，责令继续整改。", "整改资料不全，部分措施未落实，验收不通过。")
+_PLANS = ("已制定专项应急处置方案，明确现场负责人、疏散路线和处置措施", "整改期间落实专人值守，配备应急器材，发现异常立即撤人")
+_TEMPORARY = ("设置警戒区域和警示标志，专人看守", "暂停相关作业，整改完成前不得恢复", "增配灭火器材，加强巡查")
+
+# Scenarios: (name, how many at scale 1). Together they put a hazard in every state, some overdue,
+# some due within days, major ones with their basis, supervised ones and one extended.
+_SCENARIOS = (
+    ("registered", 4), ("assigned", 4), ("assigned_overdue", 2), ("rectifying", 6), ("due_soon", 4),
+    ("rectifying_overdue", 4), ("requested", 5), ("rejected", 1), ("accepted", 5), ("closed", 20),
+    ("major_supervised", 2), ("major_extended", 1), ("major_requested", 1), ("major_closed", 1),
+)
+# For bulk generation: relative weights of the same scenarios (most of a year's hazards are closed).
+_BULK_WEIGHTS = (6, 6, 2, 10, 4, 6, 7, 1, 7, 44, 2, 1, 2, 2)
+
+
+@dataclass(frozen=True)
+class _Site:
+    """A place hazards are found: an enterprise with what a ledger row needs of it."""
+
+    enterprise_id: str
+    name: str
+    credit_code: str
+    sector: str
+    village_id: str | None
+    grids: int
+    person: str
+    phone: str
+
+
+@dataclass
+class _Made:
+    hazard: dict[str, Any]
+    events: list[dict[str, Any]]
+
+
+class _HazardFactory:
+    """Hazards with a full event trail whose dates are consistent with ``today`` and the county rules."""
+
+    def __init__(self, rng: random.Random, today: date, rules: DeadlineRules, town_stem: str, county: str,
+                 sites: Sequence[_Site], staff: Sequence[str], username: str,
+                 ids: Callable[[], str] = new_id) -> None:
+        self.rng, self.today, self.rules, self.new_id = rng, today, rules, ids
+        self.town_stem, self.county = town_stem, county.removesuffix("县").removesuffix("区")
+        self.sites = list(sites)
+        self.by_sector: dict[str, list[_Site]] = {}
+        for site in self.sites:
+            self.by_sector.setdefault(site.sector, []).append(site)
+        self.staff = list(staff) or ["张伟", "李娜", "王强"]
+        self.username = username
+        self.docs = count(rng.randint(3, 9))
+        self._rectify: dict[str, DeadlineRule | None] = {}
+
+    # -- dates -------------------------------------------------------------------------------
+    def _due(self, level: str, found_on: date) -> date:
+        if level not in self._rectify:
+            self._rectify[level] = self.rules.rule("rectify", level)
+        rule = self._rectify[level]
+        if rule is None:
+            return found_on + timedelta(days=15 if level == "一般" else 90)
+        return self.rules.add(found_on, rule.days, rule.calendar)
+
+    def _after(self, day: date, low: int, high: int) -> date:
+        return min(day + timedelta(days=self.rng.randint(low, max(low, high))), self.today)
+
+    def _found_on(self, scenario: str, level: str) -> date:
+        today, rng = self.today, self.rng
+        days = (self._due(level, today) - today).days
+        if scenario == "registered":
+            return today - timedelta(days=rng.randint(0, 6))
+        if scenario in ("assigned", "rectifying", "major_supervised"):
+            found = today - timedelta(days=rng.randint(2, max(2, days - 6)))
+            while self._due(level, found) <= today + timedelta(days=3):
+                found += timedelta(days=1)
+            return found
+        if scenario == "due_soon":
+            found = today - timedelta(days=days - rng.randint(0, 3))
+            while self._due(level, found) < today:
+                found += timedelta(days=1)
+            while self._due(level, found) > today + timedelta(days=3):
+                found -= timedelta(days=1)
+            return found
+        if scenario.endswith("overdue"):
+            found = today - timedelta(days=days + rng.randint(3, 60))
+            while self._due(level, found) >= today:
+                found -= timedelta(days=1)
+            return found
+        if scenario == "major_extended":
+            return today - timedelta(days=days - rng.randint(12, 26))
+        if scenario in ("requested", "rejected", "major_requested"):  # waiting for acceptance, within the deadline
+            found = today - timedelta(days=rng.randint(6, max(6, days - 1)))
+            while self._due(level, found) < today:
+                found += timedelta(days=1)
+            return found
+        if scenario == "accepted":  # waiting to be closed
+            return today - timedelta(days=rng.randint(10, 60))
+        return today - timedelta(days=rng.randint(20, 300))  # closed: in the past ten months
+
+    # -- hazards -----------------------------------------------------------------------------
+    def hazards(self, scenarios: Sequence[str], taken: dict[int, int]) -> Iterator[_Made]:
+        """One hazard per scenario, in order of discovery, numbered per year after ``taken`` (year → the
+        highest seq already used). Discovery dates are drawn first, so the rest can be made and written
+        a chunk at a time, and numbers follow the dates as they do in an office."""
+        drafts = sorted((self._found_on(s, _level(s)), i, s) for i, s in enumerate(scenarios))
+        next_seq = dict(taken)
+        for found, _i, scenario in drafts:
+            made = self.make(scenario, found)
+            h = made.hazard
+            h["seq"] = next_seq.get(h["year"], 0) + 1
+            next_seq[h["year"]] = h["seq"]
+            h["number"] = f"{h['year']}-{h['seq']:04d}"
+            if h.get("notice_issued_on"):  # the notice's number follows its hazard's, so notices never collide
+                h["notice_number"] = f"{self.town_stem}安监整改〔{h['year']}〕{h['seq']}号"
+                assign = next(e for e in made.events if e["action"] == HazardAction.ASSIGN.value)
+                assign["doc_number"] = assign["data"]["notice_number"] = h["notice_number"]
+            yield made
+
+    def make(self, scenario: str, found: date) -> _Made:
+        rng = self.rng
+        level = _level(scenario)
+        major = level == MAJOR
+        if major:
+            sector = rng.choice([s for s in _MAJOR_PROBLEMS if self.by_sector.get(s)] or list(_MAJOR_PROBLEMS))
+            problem = rng.choice(_MAJOR_PROBLEMS[sector])
+            site = rng.choice(self.by_sector.get(sector) or self.sites)
+        else:
+            site = rng.choice(self.sites)
+            problem = rng.choice(_PROBLEMS.get(site.sector) or _PROBLEMS["other"])
+        deadline = self._due(level, found)
+        h: dict[str, Any] = {
+            "id": self.new_id(), "status": HazardStatus.REGISTERED.value, "found_on": found, "year": found.year,
+            "source": rng.choice(_SOURCES_WEIGHTED), "inspectors": "、".join(rng.sample(self.staff, min(2, len(self.staff)))),
+            "village_id": site.village_id, "grid": f"第{rng.randint(1, max(1, site.grids))}网格",
+            "enterprise_id": site.enterprise_id, "unit_name": site.name, "credit_code": site.credit_code,
+            "sector_code": site.sector, "location": problem.location, "description": problem.description,
+            "category": _CATEGORY[problem.category], "level": level, "level_basis": problem.basis,
+            "deadline": deadline, "deadline_overridden": False,
+            "temporary_measures": rng.choice(_TEMPORARY) if major else "",
+        }
+        made = _Made(h, [])
+        register = {"found_on": found, "unit_name": site.name, "location": problem.location,
+                    "description": problem.description, "level": level, "level_basis": problem.basis, "deadline": deadline}
+        self._step(made, HazardAction.REGISTER, found, register)
+        if scenario == "registered":
+            return made
+        notice = self._after(found, 0, 2)
+        h.update(notice_issued_on=notice, reported_upward_on=notice if major else None)
+        self._step(made, HazardAction.ASSIGN, notice, {"notice_issued_on": notice})
+        if scenario in ("assigned", "assigned_overdue"):
+            return made
+        start = self._after(notice, 0, 3)
+        five = {"measures": problem.measures, "responsible_unit": site.name, "responsible_person": site.person,
+                "responsible_phone": site.phone, "funds_fen": self._funds(major), "deadline": deadline,
+                "emergency_plan": rng.choice(_PLANS) if major or rng.random() < 0.3 else "",
+                "temporary_measures": h["temporary_measures"]}
+        h.update(five)
+        self._step(made, HazardAction.START, start, five)
+        last = start
+        if scenario in ("major_supervised", "major_extended") or (major and rng.random() < 0.5):
+            last = self._supervise(made, start)
+        if scenario == "major_extended":
+            last = self._extend(made, last)
+        if scenario in ("rectifying", "due_soon", "rectifying_overdue", "major_supervised", "major_extended"):
+            return made
+        room = max(1, (deadline - last).days)
+        completed = self._after(last, 1, room)
+        self._request(made, completed)
+        if scenario == "rejected":
+            reviewed = self._after(completed, 1, 5)
+            self._review(made, HazardAction.REJECT, reviewed, rng.choice(_REJECTIONS))
+            self._request(made, self._after(reviewed, 1, 10))
+            return made
+        if scenario in ("requested", "major_requested"):
+            return made
+        reviewed = self._after(completed, 1, 7)
+        self._review(made, HazardAction.ACCEPT, reviewed, rng.choice(_OPINIONS))
+        if scenario == "accepted":
+            return made
+        closed = self._after(reviewed, 0, 5)
+        h["closed_on"] = closed
+        self._step(made, HazardAction.CLOSE, closed, {"closed_on": closed})
+        return made
+
+    def _funds(self, major: bool) -> int:
+        if major:
+            return self.rng.randint(2, 30) * 10000 * 100
+        return self.rng.choice((200, 300, 500, 800, 1200, 1500, 2000, 3000, 5000, 8000)) * 100
+
+    def _supervise(self, made: _Made, after: date) -> date:
+        day = self._after(after, 0, 5)
+        level = self.rng.choice(("县级", "县级", "市级"))
+        issuer = f"{self.county}县安委办" if level == "县级" else "市安委办"
+        doc = f"{issuer}督〔{day.year}〕{next(self.docs)}号"
+        made.hazard.update(supervised=True, supervision_level=level, supervision_doc=doc)
+        self._step(made, HazardAction.SUPERVISE, day, {"supervision_level": level, "supervision_doc": doc}, doc=doc)
+        return day
+
+    def _extend(self, made: _Made, after: date) -> date:
+        h = made.hazard
+        notice = self.rules.rule("extension_notice", h["level"])
+        latest = h["deadline"] if notice is None else (
+            self.rules.subtract_working(h["deadline"], notice.days) if notice.calendar == "working"
+            else h["deadline"] - timedelta(days=notice.days))
+        asked = max(after, min(latest, self._after(after, 1, 10)))
+        wanted = h["deadline"] + timedelta(days=self.rng.choice((30, 45, 60)))
+        reason = "整改涉及设备采购和专业施工，工期较长，申请延期"
+        h.update(extension_requested_on=asked, extension_reason=reason)
+        self._step(made, HazardAction.REQUEST_EXTENSION, asked,
+                   {"extension_requested_on": asked, "requested_deadline": wanted, "extension_reason": reason})
+        approved = self._after(asked, 1, 5)
+        doc = f"{self.town_stem}安监延〔{approved.year}〕{next(self.docs)}号"
+        h.update(deadline=wanted, extended=True)
+        self._step(made, HazardAction.APPROVE_EXTENSION, approved, {"new_deadline": wanted, "event_date": approved},
+                   doc=doc)
+        return approved
+
+    def _request(self, made: _Made, day: date) -> None:
+        made.hazard["completed_on"] = day
+        self._step(made, HazardAction.REQUEST_ACCEPTANCE, day, {"completed_on": day})
+
+    def _review(self, made: _Made, action: HazardAction, day: date, opinion: str) -> None:
+        values = {"reviewer": self.rng.choice(self.staff), "reviewed_on": day, "review_opinion": opinion}
+        made.hazard.update(values)
+        if action is HazardAction.REJECT:
+            made.hazard["completed_on"] = None
+        self._step(made, action, day, values)
+
+    def _step(self, made: _Made, action: HazardAction, day: date, values: dict[str, Any], doc: str = "") -> None:
+        h = made.hazard
+        before = "" if action is HazardAction.REGISTER else h["status"]
+        target = TRANSITIONS[action][1] if action in TRANSITIONS else HazardStatus.REGISTERED
+        if target is not None:
+            h["status"] = target.value
+        # Office hours of the day on the paper, later steps of one day later in the day: the trail sorts right.
+        at = datetime(day.year, day.month, day.day, tzinfo=timezone.utc) + timedelta(
+            hours=9 - _UTC_OFFSET_HOURS, minutes=25 * len(made.events) + self.rng.randint(0, 20))
+        made.events.append({
+            "id": self.new_id(), "hazard_id": h["id"], "at": at, "username": self.username,
+            "action": action.value, "from_status": before, "to_status": h["status"], "event_date": day,
+            "doc_number": doc, "note": "", "data": {k: display(x) for k, x in values.items() if x not in (None, "")},
+        })
+
+
+def _level(scenario: str) -> str:
+    return MAJOR if scenario.startswith("major") else "一般"
+
+
+def _site(e: Enterprise | Any, grids: dict[str, int]) -> _Site:
+    return _Site(e.id, e.name, e.credit_code or "", e.sector_code, e.village_id, grids.get(e.village_id or "", 3),
+                 e.safety_officer or e.legal_rep, e.phone)
+
+
+def _demo_scenarios(scale: int) -> list[str]:
+    return [name for name, per_scale in _SCENARIOS for _ in range(per_scale * scale)]
+
 
 # -- writing ---------------------------------------------------------------------------------------
 
@@ -555,10 +981,11 @@ def _insert(session: Session, batches: list[tuple[str, list[SyncedMixin]]], prog
 
 
 def generate_demo(db: Database, seed: int = 2026, scale: int = 1, progress: Progress | None = None,
-                  *, actor: Actor = SYSTEM_ACTOR) -> DemoResult:
-    """Fill an empty database with a made-up township; the same seed always gives the same township.
+                  *, actor: Actor = SYSTEM_ACTOR, today: date | None = None) -> DemoResult:
+    """Fill an empty database with a made-up township; the same seed and ``today`` always give the same one.
 
-    ``scale`` multiplies villages, enterprises and their contacts (1 → 12 villages, ~80 enterprises).
+    ``scale`` multiplies villages, enterprises, their contacts and hazards (1 → 12 villages, ~80 enterprises,
+    60 hazards found in the ten months before ``today``, default the real today).
     ``progress(done, total, label)`` is called after each chunk is written. All or nothing: one transaction.
     """
     actor.require_admin()
@@ -567,7 +994,8 @@ def generate_demo(db: Database, seed: int = 2026, scale: int = 1, progress: Prog
     # Audit off: one summary event instead of thousands of per-row entries.
     with db.session(actor.username, audit=False) as session:
         _refuse_if_township(session)
-        builder = _Builder(random.Random(seed), scale, load_sectors(session))
+        builder = _Builder(random.Random(seed), scale, load_sectors(session), today or date.today(),
+                           load_deadline_rules(session), actor.username)
         batches = builder.build()
         _insert(session, batches, progress)
         counts = {rows[0].__tablename__: len(rows) for _label, rows in batches if rows}
@@ -575,3 +1003,140 @@ def generate_demo(db: Database, seed: int = 2026, scale: int = 1, progress: Prog
         record_event(session, "system", f"生成演示乡镇「{builder.town}」：{result.contents}（随机种子{seed}，规模{scale}）",
                      entity="township", entity_id=builder.scope.township_id)
     return DemoResult(result.township_name, result.township_id, counts, time.perf_counter() - started)
+
+
+# -- many hazards, fast (benchmarks) --------------------------------------------------------------
+
+
+class _FastIds:
+    """UUID4-shaped ids from a PRNG seeded by the OS: 10× cheaper than uuid4() for half a million rows."""
+
+    def __init__(self) -> None:
+        self._rng = random.Random(os.urandom(16))
+
+    def __call__(self) -> str:
+        x = self._rng.getrandbits(128)
+        x = (x & ~(0xF000 << 64) | (0x4000 << 64)) & ~(0xC000 << 48) | (0x8000 << 48)  # version 4, RFC variant
+        h = f"{x:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _sqlite_datetime(value: datetime | str) -> str:
+    """How SQLAlchemy's UTCDateTime stores a moment in SQLite: naive UTC with microseconds."""
+    if isinstance(value, str):
+        return value
+    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+class _BulkWriter:
+    """Core ``insert()`` compiled once and run with executemany on plain tuples (SQLAlchemy's per-value
+    processing would triple the time). No ORM objects, so the sync columns are filled here exactly as
+    the flush hook would: version 1, this replica, a fresh HLC stamp, created/updated now."""
+
+    def __init__(self, session: Session, scope: Scope, replica_id: str) -> None:
+        self.session, self.scope, self.replica_id = session, scope, replica_id
+        self.defaults = {c.name: (c.default.arg if c.default is not None and not callable(c.default.arg) else None)
+                         for c in Hazard.__table__.columns}
+        self.hazards: list[tuple[Any, ...]] = []
+        self.events: list[tuple[Any, ...]] = []
+        self.statements = {model: self._statement(session, model) for model in (Hazard, HazardEvent)}
+
+    @staticmethod
+    def _statement(session: Session, model: Any) -> tuple[str, list[str], list[tuple[int, Callable[[Any], Any]]]]:
+        compiled = insert(model.__table__).compile(dialect=session.get_bind().dialect)
+        names = list(compiled.positiontup or [])
+        columns = model.__table__.columns
+        convert: list[tuple[int, Callable[[Any], Any]]] = []
+        for index, name in enumerate(names):
+            kind = columns[name].type
+            if isinstance(kind, UTCDateTime):
+                convert.append((index, _sqlite_datetime))
+            elif isinstance(kind, Date):
+                convert.append((index, date.isoformat))
+            elif isinstance(kind, JSON):
+                convert.append((index, json.dumps))
+        return str(compiled), names, convert
+
+    def _row(self, model: Any, values: dict[str, Any]) -> tuple[Any, ...]:
+        _sql, names, convert = self.statements[model]
+        row = [values.get(name) for name in names]
+        for index, fn in convert:
+            if row[index] is not None:
+                row[index] = fn(row[index])
+        return tuple(row)
+
+    def add(self, made: _Made) -> None:
+        now = _sqlite_datetime(utcnow())
+        sync = {"township_id": self.scope.township_id, "partition": self.scope.partition, "created_at": now,
+                "updated_at": now, "version": 1, "version_replica": self.replica_id, "base_version": 0,
+                "deleted": False}
+        self.hazards.append(self._row(Hazard, {**self.defaults, **made.hazard, **sync,
+                                               "hlc": CLOCK.stamp(self.replica_id)}))
+        self.events.extend(self._row(HazardEvent, {**e, **sync, "hlc": CLOCK.stamp(self.replica_id)})
+                           for e in made.events)
+
+    def flush(self) -> None:
+        connection = self.session.connection()
+        for model, rows in ((Hazard, self.hazards), (HazardEvent, self.events)):
+            if rows:
+                connection.exec_driver_sql(self.statements[model][0], rows)
+        self.hazards, self.events = [], []
+
+    @contextmanager
+    def big_cache(self) -> Iterator[None]:
+        """A larger page cache while the indexes of a big table grow (per connection; restored after)."""
+        connection = self.session.connection()
+        before = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+        connection.exec_driver_sql("PRAGMA cache_size = -262144")  # 256 MB
+        try:
+            yield
+        finally:
+            connection.exec_driver_sql(f"PRAGMA cache_size = {int(before or -2000)}")
+
+
+def generate_hazards(db: Database, count: int, seed: int = 2026, today: date | None = None,
+                     progress: Progress | None = None, *, actor: Actor = SYSTEM_ACTOR) -> int:
+    """Add ``count`` demo hazards, each with its event trail, to the township already in ``db``.
+
+    For benchmarks: rows go in by bulk insert, a chunk at a time, in one transaction; numbers continue
+    each year's sequence. The same seed and ``today`` give the same hazards. Returns ``count``.
+    """
+    actor.require_admin()
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_BULK_HAZARDS:
+        raise XiangAnError(f"演示隐患数量应为1到{MAX_BULK_HAZARDS}之间的整数。")
+    today = today or date.today()
+    rng = random.Random(seed)
+    started = time.perf_counter()
+    with db.session(actor.username, audit=False) as session:
+        township = session.scalars(select(Township).where(Township.deleted.is_(False))).first()
+        if township is None:
+            raise XiangAnError("数据库中还没有乡镇，请先生成演示乡镇（xiangan demo）。")
+        scope = Scope(township.id, township.name)
+        live = (Enterprise.township_id == township.id, Enterprise.deleted.is_(False))
+        grids = {i: n or 3 for i, n in session.execute(select(Village.id, Village.grid_count).where(
+            Village.township_id == township.id, Village.deleted.is_(False)))}
+        columns = (Enterprise.id, Enterprise.name, Enterprise.credit_code, Enterprise.sector_code,
+                   Enterprise.village_id, Enterprise.legal_rep, Enterprise.safety_officer, Enterprise.phone)
+        sites = [_site(e, grids) for e in session.execute(select(*columns).where(*live).order_by(Enterprise.name))]
+        if not sites:
+            raise XiangAnError(f"乡镇「{township.name}」还没有企业，无法生成演示隐患。")
+        staff = list(session.scalars(select(Contact.name).where(
+            Contact.township_id == township.id, Contact.org_kind == "township", Contact.deleted.is_(False))
+            .order_by(Contact.name)))
+        taken = dict(session.execute(select(Hazard.year, func.max(Hazard.seq)).where(
+            Hazard.township_id == township.id).group_by(Hazard.year)).all())
+        stem = township.name.removesuffix("街道").removesuffix("镇").removesuffix("乡")
+        factory = _HazardFactory(rng, today, load_deadline_rules(session), stem, township.county_name, sites, staff,
+                                 actor.username, _FastIds())
+        scenarios = rng.choices([name for name, _n in _SCENARIOS], weights=_BULK_WEIGHTS, k=count)
+        writer = _BulkWriter(session, scope, db.replica_id)
+        with writer.big_cache():
+            for done, made in enumerate(factory.hazards(scenarios, taken), start=1):
+                writer.add(made)
+                if done % BULK_CHUNK == 0 or done == count:
+                    writer.flush()
+                    if progress is not None:
+                        progress(done, count, "隐患")
+        record_event(session, "system", f"生成演示隐患{count}条（随机种子{seed}，用时{time.perf_counter() - started:.1f}秒）",
+                     entity="hazard")
+    return count

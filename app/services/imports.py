@@ -215,15 +215,18 @@ class _Planner:
 
 
 class ImportService:
-    def __init__(self, db: Database, actor: Actor, scope: Scope) -> None:
+    def __init__(self, db: Database, actor: Actor, scope: Scope,
+                 specs: dict[str, RegisterSpec] | None = None) -> None:
         self.db = db
         self.actor = actor
         self.scope = scope
+        # Other ledgers (隐患台账) reuse the sheet reading and column mapping with their own field lists.
+        self.specs = REGISTERS if specs is None else specs
 
     def _spec(self, kind: str) -> RegisterSpec:
-        if kind not in REGISTERS:
+        if kind not in self.specs:
             raise XiangAnError(f"不支持导入或导出「{kind}」。")
-        return REGISTERS[kind]
+        return self.specs[kind]
 
     def _register(self, kind: str) -> RegisterService:
         return RegisterService(self.db, self.actor, self.scope, self._spec(kind))
