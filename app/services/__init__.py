@@ -9,6 +9,7 @@ from app.errors import XiangAnError
 from app.services.accounts import AccountService
 from app.services.context import Actor, Scope
 from app.services.dashboard import DashboardService
+from app.services.hazards import HazardService
 from app.services.organisation import REGISTERS, TownshipService, current_scope
 from app.services.registers import RegisterService
 from app.storage import Database
@@ -39,6 +40,10 @@ class Services:
     @property
     def dashboard(self) -> DashboardService:
         return DashboardService(self.db, self.scope)
+
+    @property
+    def hazards(self) -> HazardService:
+        return HazardService(self.db, self.actor, self.scope)
 
 
 __all__ = ["Services"]

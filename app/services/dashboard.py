@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from app.models import AuditEntry, Contact, Enterprise, TownshipUnit, Village
-from app.services.context import Scope
+from app.services.context import SYSTEM_ACTOR, Scope
+from app.services.hazards import HazardCounts, HazardService, load_deadline_rules
 from app.services.organisation import load_sectors
 from app.storage import Database
 
@@ -42,6 +43,8 @@ class DashboardSummary:
     enterprises_by_sector: list[tuple[str, int]] = field(default_factory=list)
     attention: list[Attention] = field(default_factory=list)
     recent: list[Activity] = field(default_factory=list)
+    hazards: HazardCounts = field(default_factory=lambda: HazardCounts(0, 0, 0, 0, 0))
+    due_soon_days: int = 3  # the county's 临期 window, as the cards and attention items name it
 
 
 def _live(model: type, scope: Scope):
@@ -75,6 +78,7 @@ class DashboardService:
                 .order_by(func.count().desc())
             ).all()
             out.enterprises_by_sector = [(names.get(code, code) or "未分类", n) for code, n in by_sector]
+            out.due_soon_days = load_deadline_rules(session).days("due_soon", default=3)
             out.attention = self._attention(session, s)
             out.recent = [
                 Activity(a.at, a.username, a.summary)
@@ -83,7 +87,20 @@ class DashboardService:
                     .order_by(AuditEntry.id.desc()).limit(recent_limit)
                 )
             ]
-            return out
+        # Hazards first: an overdue hazard matters more than a missing phone number. The counts only
+        # read, so the system actor (whose role is never used here) is enough.
+        out.hazards = HazardService(self.db, SYSTEM_ACTOR, s).counts()
+        out.attention[:0] = self._hazard_attention(out.hazards, out.due_soon_days)
+        return out
+
+    @staticmethod
+    def _hazard_attention(counts: HazardCounts, due_soon_days: int) -> list[Attention]:
+        """Each item opens the hazard ledger filtered to exactly the hazards it counts."""
+        items = [
+            (counts.overdue, f"{counts.overdue} 项隐患已逾期", "hazards:overdue"),
+            (counts.due_soon, f"{counts.due_soon} 项隐患{due_soon_days}天内到期", "hazards:due_soon"),
+        ]
+        return [Attention(text, area, n) for n, text, area in items if n]
 
     @staticmethod
     def _attention(session, s: Scope) -> list[Attention]:

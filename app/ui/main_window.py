@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QPushButton,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import (
 from app import APP_NAME, __version__
 from app.services import Services
 from app.ui.dashboard.page import DashboardPage
+from app.ui.hazards.page import HazardsPage
 from app.ui.organisation.page import OrganisationPage
 from app.ui.settings.page import SettingsPage
 from app.ui.style import icon
@@ -39,6 +42,7 @@ class Area:
 AREAS: list[Area] = [
     Area("dashboard", "工作台", "dashboard", lambda s, _d: DashboardPage(s)),
     Area("organisation", "组织机构", "organisation", lambda s, _d: OrganisationPage(s)),
+    Area("hazards", "隐患排查", "hazards", lambda s, _d: HazardsPage(s)),
     Area("settings", "设置", "settings", lambda s, d: SettingsPage(s, d)),
 ]
 
@@ -75,6 +79,7 @@ class MainWindow(QMainWindow):
         side_layout.addWidget(brand)
         side_layout.addWidget(self.brand_sub)
         side_layout.addWidget(self.sidebar, 1)
+        side_layout.addWidget(self._register_hazard_button())
         central = QWidget()
         row = QHBoxLayout(central)
         row.setContentsMargins(0, 0, 0, 0)
@@ -89,10 +94,57 @@ class MainWindow(QMainWindow):
         self._restore_geometry()
         self.sidebar.setCurrentRow(0)
 
+    # -- 登记隐患 from anywhere ------------------------------------------------------------------
+    def _register_hazard_button(self) -> QWidget:
+        """Ctrl+N and a button under the sidebar: a hazard found on a visit is logged from any area."""
+        self.register_hazard_action = QAction("登记隐患", self)
+        self.register_hazard_action.setShortcut(QKeySequence("Ctrl+N"))
+        self.register_hazard_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.register_hazard_action.triggered.connect(self.on_register_hazard_triggered)
+        self.addAction(self.register_hazard_action)
+        self.register_hazard_button = QPushButton("＋ 登记隐患")
+        self.register_hazard_button.setObjectName("register_hazard_button")
+        self.register_hazard_button.setToolTip("登记一条新发现的隐患（Ctrl+N）")
+        self.register_hazard_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.register_hazard_button.setStyleSheet(
+            "QPushButton { background: #2b4a72; color: white; border: 1px solid #3d6394; border-radius: 4px;"
+            " padding: 8px; font-size: 14px; } QPushButton:hover { background: #355a8a; }")
+        self.register_hazard_button.clicked.connect(self.on_register_hazard_triggered)
+        holder = QWidget()
+        holder.setStyleSheet("background: #1f3450;")
+        row = QVBoxLayout(holder)
+        row.setContentsMargins(12, 10, 12, 14)
+        row.addWidget(self.register_hazard_button)
+        can_write = self.services.actor.role.can_write
+        self.register_hazard_action.setEnabled(can_write)
+        if not can_write:
+            holder.hide()  # (show() before it has a parent would open it as a window of its own)
+        return holder
+
+    def on_register_hazard_triggered(self) -> None:
+        from app.ui.hazards.forms import register_hazard
+
+        hazard_id = register_hazard(self, self.services)
+        if not hazard_id:
+            return
+        number = self.services.hazards.get(hazard_id).values["number"]
+        self.statusBar().showMessage(f"已登记隐患 {number}", 8000)
+        for key in ("hazards", "dashboard"):
+            if key in self.pages and hasattr(self.pages[key], "refresh"):
+                self.pages[key].refresh()
+        if "hazards" in self.pages:
+            self.pages["hazards"].select(hazard_id)
+
     # -- navigation ------------------------------------------------------------------------
     def show_area(self, key: str) -> None:
+        """``key`` may carry a view for the page after a colon (``hazards:overdue``), which the page
+        applies through its ``apply_filter``."""
+        key, _sep, view = key.partition(":")
         keys = [a.key for a in AREAS]
         self.sidebar.setCurrentRow(keys.index(key))
+        page = self.page(key)
+        if view and hasattr(page, "apply_filter"):
+            page.apply_filter(view)
 
     def page(self, key: str) -> QWidget:
         """The area's page, built on first use: start-up pays only for the area shown first."""

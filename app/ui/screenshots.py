@@ -8,10 +8,15 @@ from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QApplication, QTabWidget, QWidget
 
 from app.errors import ValidationError
+from app.models import HazardAction, HazardStatus
+from app.services import Services
 from app.services.accounts import AccountService
 from app.services.fields import normalise
+from app.services.hazards import HazardQuery
 from app.services.organisation import ENTERPRISES
 from app.ui.application import create_application
+from app.ui.hazards.detail import HazardDetailDialog
+from app.ui.hazards.forms import StepDialog
 from app.ui.login import FirstRunDialog, LoginDialog
 from app.ui.main_window import AREAS
 from app.ui.showcase import showcase_window
@@ -63,11 +68,27 @@ def _dialogs(window: QWidget, out: Path, written: list[Path]) -> None:
     first = FirstRunDialog(services.db, lambda _p: False)
     first.pages.setCurrentIndex(0)
     _shoot_and_dispose(first, out / "dialog-first-run.png", written)
+    _hazard_dialogs(services, window, out, written)
     enterprises = services.register("enterprises")
     dialog = RecordDialog(ENTERPRISES, enterprises.choices, _validate_only, None, window)
     dialog.form.set_values({"name": "青山镇示例加工厂", "credit_code": "91360726MA35XXXX1", "phone": "1380013"})
     dialog.on_save_clicked()
     _shoot_and_dispose(dialog, out / "dialog-enterprise-errors.png", written)
+
+
+def _hazard_dialogs(services: Services, window: QWidget, out: Path, written: list[Path]) -> None:
+    """The detail of the most advanced open hazard, and the 五到位 form, as an officer sees them."""
+    hazards = services.hazards
+    ids = hazards.query_ids(HazardQuery(status=HazardStatus.ACCEPTANCE_REQUESTED.value))
+    if not ids:
+        return
+    detail = HazardDetailDialog(services, ids[0], window)
+    detail.resize(1200, 760)
+    _shoot_and_dispose(detail, out / "dialog-hazard-detail.png", written)
+    assigned = hazards.query_ids(HazardQuery(status=HazardStatus.ASSIGNED.value))
+    if assigned:
+        start = StepDialog(hazards, HazardAction.START, hazards.get(assigned[0]), window)
+        _shoot_and_dispose(start, out / "dialog-hazard-five-in-place.png", written)
 
 
 def _validate_only(values: dict) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -21,6 +22,7 @@ from app.errors import XiangAnError
 from app.localtime import format_local
 from app.services import Services
 from app.services.dashboard import DashboardSummary
+from app.ui.style import DANGER, WARNING
 from app.ui.widgets.common import page_header
 
 WEEKDAYS = "一二三四五六日"
@@ -33,6 +35,35 @@ def _card(value: str, label: str, name: str) -> QFrame:
     number = QLabel(value)
     number.setObjectName("cardValue")
     number.setAccessibleName(name)
+    caption = QLabel(label)
+    caption.setObjectName("cardLabel")
+    layout.addWidget(number)
+    layout.addWidget(caption)
+    return card
+
+
+class _LinkCard(QFrame):
+    """A figure card that opens the place where those items are handled."""
+
+    clicked = Signal()
+
+    def mouseReleaseEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self.rect().contains(event.position().toPoint()):
+            self.clicked.emit()
+        super().mouseReleaseEvent(event)
+
+
+def _link_card(value: int, label: str, name: str, colour: str, tip: str) -> _LinkCard:
+    card = _LinkCard()
+    card.setObjectName("card")
+    card.setCursor(Qt.CursorShape.PointingHandCursor)
+    card.setToolTip(tip)
+    layout = QVBoxLayout(card)
+    number = QLabel(str(value))
+    number.setObjectName("cardValue")
+    number.setAccessibleName(name)
+    if value and colour:
+        number.setStyleSheet(f"color: {colour};")
     caption = QLabel(label)
     caption.setObjectName("cardLabel")
     layout.addWidget(number)
@@ -101,8 +132,24 @@ class DashboardPage(QWidget):
             (str(s.units), "站所", "units"),
             (str(s.contacts), "联系人", "contacts"),
         ]
+        # 30 columns: six organisation cards of 5 above five hazard cards of 6, edges aligned.
         for i, (value, label, name) in enumerate(cards):
-            grid.addWidget(_card(value, label, name), 0, i)
+            grid.addWidget(_card(value, label, name), 0, i * 5, 1, 5)
+        h = s.hazards
+        hazard_cards = [
+            (h.open, "在改隐患", "hazards_open", "", "open", "未销号的隐患"),
+            (h.overdue, "逾期隐患", "hazards_overdue", DANGER, "overdue", "已过整改时限仍未验收的隐患"),
+            (h.due_soon, f"临期（{s.due_soon_days}天内）", "hazards_due_soon", WARNING, "due_soon",
+             f"{s.due_soon_days}天内到整改时限的隐患"),
+            (h.major_open, "重大隐患", "hazards_major", DANGER, "major", "未销号的重大事故隐患"),
+            (h.supervised_open, "挂牌督办", "hazards_supervised", "", "supervised", "未销号的挂牌督办隐患"),
+        ]
+        for i, (value, label, name, colour, target, tip) in enumerate(hazard_cards):
+            card = _link_card(value, label, name, colour, f"{tip}，单击查看")
+            card.clicked.connect(lambda t=target: self.navigate.emit(f"hazards:{t}"))
+            grid.addWidget(card, 1, i * 6, 1, 6)
+        for column in range(30):
+            grid.setColumnStretch(column, 1)
         return grid
 
     def _attention(self, s: DashboardSummary) -> QFrame:
@@ -110,11 +157,13 @@ class DashboardPage(QWidget):
         self.attention_list = QListWidget()
         self.attention_list.setObjectName("attention_list")
         if not s.attention:
-            self.attention_list.addItem(QListWidgetItem("✓ 组织机构信息完整"))
+            self.attention_list.addItem(QListWidgetItem("✓ 暂无逾期、临期隐患，组织机构信息完整"))
         for item in s.attention:
             entry = QListWidgetItem(f"• {item.text}")
             entry.setData(Qt.ItemDataRole.UserRole, item.area)
             entry.setToolTip("双击前往处理")
+            if item.area.startswith("hazards:"):
+                entry.setForeground(QColor(DANGER if item.area.endswith("overdue") else WARNING))
             self.attention_list.addItem(entry)
         self.attention_list.itemDoubleClicked.connect(self.on_attention_activated)
         layout.addWidget(self.attention_list)

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import XiangAnError
-from app.services.fields import display
+from app.services.fields import RegisterSpec, display
 from app.services.imports import ImportService, ImportSource, PreviewRow
 from app.services.organisation import REGISTERS
 from app.ui.style import DANGER
@@ -36,11 +36,14 @@ PREVIEW_LIMIT = 2000  # rows shown; all rows are still checked and imported
 class ImportDialog(RememberingDialog):
     settings_key = "import_dialog"
 
-    def __init__(self, importer: ImportService, kind: str, parent: QWidget | None = None) -> None:
+    def __init__(self, importer: ImportService, kind: str, parent: QWidget | None = None,
+                 spec: RegisterSpec | None = None) -> None:
+        """``spec`` lets another register (the hazard ledger) reuse the wizard: its importer then offers
+        ImportService's load/suggest_mapping/preview/apply/remember_mapping for ``kind``."""
         super().__init__(parent)
         self.importer = importer
         self.kind = kind
-        self.spec = REGISTERS[kind]
+        self.spec = spec or REGISTERS[kind]
         self.source: ImportSource | None = None
         self.preview_rows: list[PreviewRow] = []
         self.setWindowTitle(f"从Excel导入{self.spec.title}")
@@ -178,7 +181,8 @@ class ImportDialog(RememberingDialog):
         twice = sorted({self.spec.field(n).label for n in names if names.count(n) > 1})
         if twice:
             return f"「{'、'.join(twice)}」对应了多列，请只保留一列。"
-        missing = [f.label for f in self.spec.fields if f.required and f.name not in names]
+        # A required field with a default (隐患等级 → 一般) takes the default when no column gives it.
+        missing = [f.label for f in self.spec.fields if f.required and not f.default and f.name not in names]
         if missing:
             return f"必须有一列对应「{'、'.join(missing)}」。"
         return ""

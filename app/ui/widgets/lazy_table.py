@@ -10,17 +10,25 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor
 
 PAGE = 200
 Index = QModelIndex | QPersistentModelIndex
 
 
+RowStyle = Callable[[dict], "QColor | None"]
+
+
 class LazyTableModel(QAbstractTableModel):
+    """``row_style(record)`` may return a background colour for the whole row (e.g. overdue rows red);
+    without it rows keep the view's own (alternating) colours."""
+
     def __init__(self, columns: Sequence[tuple[str, str]], fetch: Callable[[list[str]], dict[str, dict]],
-                 parent: Any = None) -> None:
+                 parent: Any = None, row_style: RowStyle | None = None) -> None:
         super().__init__(parent)
         self.columns = list(columns)  # (key, header)
         self._fetch = fetch
+        self._row_style = row_style
         self._ids: list[str] = []
         self._rows: dict[str, dict] = {}
 
@@ -64,6 +72,9 @@ class LazyTableModel(QAbstractTableModel):
             return "" if value is None else str(value)
         if role == Qt.ItemDataRole.UserRole:
             return self._ids[index.row()]
+        if role == Qt.ItemDataRole.BackgroundRole and self._row_style is not None:
+            colour = self._row_style(self.record(index.row()))
+            return QBrush(colour) if colour is not None else None
         return None
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
