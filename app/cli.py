@@ -76,7 +76,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         "integrity": problem or "ok",
         "schema_revision": current,
         "schema_head": head,
-        "migration_needed": current != head,
+        "migration_needed": None if problem else current != head,
         "newest_backup": str(backups[0]) if backups else None,
     }
     if args.json:
@@ -84,7 +84,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         print(f"数据库：{path}{'' if path.exists() else '（尚未创建）'}")
         print(f"完整性：{'正常' if not problem else '损坏 — ' + problem}")
-        print(f"结构版本：{current or '无'}（程序要求 {head}）{'，启动时将自动升级' if current != head else ''}")
+        if problem:
+            print("结构版本：无法读取（数据库损坏，启动时会提示恢复最近的备份）")
+        else:
+            upgrade = "，启动时将自动升级（升级前自动备份）" if current != head else ""
+            print(f"结构版本：{current or '无'}（程序要求 {head}）{upgrade}")
         print(f"最近备份：{report['newest_backup'] or '无'}")
     return 1 if problem else 0
 
@@ -109,14 +113,23 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _input_file(name: str) -> Path:
+    """Check the file before the database is opened, so a typo never creates an empty data folder."""
+    path = Path(name)
+    if not path.exists():
+        raise XiangAnError(f"文件「{path.name}」不存在，可能已被移动或删除")
+    return path
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from app.services import Services
     from app.services.context import SYSTEM_ACTOR
     from app.services.imports import ImportService
 
+    path = _input_file(args.file)
     services = Services(_open(args), SYSTEM_ACTOR)
     importer = ImportService(services.db, SYSTEM_ACTOR, services.scope)
-    source = importer.load(Path(args.file), args.kind, args.sheet)
+    source = importer.load(path, args.kind, args.sheet)
     mapping = importer.suggest_mapping(args.kind, source.data.headers)
     result = importer.apply(args.kind, source, mapping)
     print(f"新增 {result.created} 条，更新 {result.updated} 条，无变化 {result.unchanged} 条，"
@@ -166,9 +179,10 @@ def cmd_hazards_import(args: argparse.Namespace) -> int:
         describe_errors,
     )
 
+    path = _input_file(args.file)
     services, scope = _hazard_services(args)
     excel = HazardExcelService(services.db, SYSTEM_ACTOR, scope)
-    source = excel.load(Path(args.file), args.sheet)
+    source = excel.load(path, args.sheet)
     mapping = excel.suggest_mapping(source.data.headers)
     if args.dry_run:
         rows = excel.preview(source, mapping)

@@ -188,3 +188,27 @@ def test_screenshots_of_an_empty_folder_use_a_scratch_demo(data, tmp_path):
     assert len(list(out.glob("*.png"))) >= 10
     assert "QObject" not in done.stderr and "Traceback" not in done.stderr
     assert _township(data) is None
+
+
+def test_import_of_a_missing_file_leaves_no_data_folder_behind(tmp_path):
+    folder = tmp_path / "never-created"
+    for args in (["import", "villages", str(tmp_path / "nope.xlsx")], ["hazards", "import", str(tmp_path / "nope.xlsx")]):
+        done = subprocess.run([sys.executable, "-m", "app", *args, "--data-dir", str(folder)],
+                              capture_output=True, text=True, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+        assert done.returncode == 1
+        assert done.stderr.strip() == "错误：文件「nope.xlsx」不存在，可能已被移动或删除"
+    assert not folder.exists()
+
+
+def test_check_on_a_damaged_database_does_not_promise_an_upgrade(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "xiangan.sqlite3").write_bytes(b"SQLite format 3\0" + b"\x13" * 5000)
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run([sys.executable, "-m", "app", "check", "--data-dir", str(folder)],
+                          capture_output=True, text=True, env=env)
+    assert done.returncode == 1
+    assert "自动升级" not in done.stdout and "损坏" in done.stdout
+    report = subprocess.run([sys.executable, "-m", "app", "check", "--json", "--data-dir", str(folder)],
+                            capture_output=True, text=True, env=env)
+    assert json.loads(report.stdout)["migration_needed"] is None

@@ -373,7 +373,7 @@ class _Planner:
             if note not in values.get("remarks", ""):
                 values["remarks"] = "；".join(x for x in (values.get("remarks", ""), note) if x)
         clean, errors = normalise(LEDGER_SPEC, values)
-        columns = self.hazards._columns({k: x for k, x in clean.items() if k not in _OWN}, errors, self.resolver)
+        columns = self.hazards.to_columns({k: x for k, x in clean.items() if k not in _OWN}, errors, self.resolver)
         status = h.status if h is not None else S.REGISTERED.value
         try:
             status = _resolve_status(str(clean.get("status", "")), columns)
@@ -428,7 +428,7 @@ class _Planner:
 
     def _rules(self, c: dict[str, Any]) -> dict[str, str]:
         """The 登记 form's rules, the order of the closing dates, and 五到位 for a major hazard in 整改."""
-        errors = self.hazards._rules(HazardAction.REGISTER, c, None, self.rules)
+        errors = self.hazards.domain_errors(HazardAction.REGISTER, c, None, self.rules)
         accepted = STATUS_ORDER[c["status"]] >= STATUS_ORDER[S.ACCEPTED.value]
         for name, earlier, what in (("reviewed_on", "completed_on", "整改完成日期"),
                                     ("closed_on", "reviewed_on", "验收日期"), ("closed_on", "found_on", "发现日期")):

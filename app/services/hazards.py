@@ -512,9 +512,9 @@ class HazardService:
                    rules: DeadlineRules, h: Hazard | None = None) -> dict[str, Any]:
         spec = step_spec(action)
         clean, errors = normalise(spec, values)
-        columns = self._columns(clean, errors, resolver)
+        columns = self.to_columns(clean, errors, resolver)
         if not errors:
-            errors.update(self._rules(action, columns, h, rules))
+            errors.update(self.domain_errors(action, columns, h, rules))
         else:  # name every missing 五到位 item at once, not only the ones the form itself requires
             for name, problem in self._five_in_place(action, columns, h).items():
                 errors.setdefault(name, problem)
@@ -522,7 +522,9 @@ class HazardService:
             raise ValidationError(errors, {**spec.labels, "_": ""})
         return columns
 
-    def _columns(self, clean: dict[str, Any], errors: dict[str, str], resolver: Resolver) -> dict[str, Any]:
+    def to_columns(self, clean: dict[str, Any], errors: dict[str, str], resolver: Resolver) -> dict[str, Any]:
+        """Form values → hazard columns (references resolved); unresolvable ones added to ``errors``.
+        Public because the Excel importer checks ledger rows exactly as the 登记 form does."""
         columns: dict[str, Any] = {}
         for name, value in clean.items():
             if name == "village":
@@ -547,8 +549,8 @@ class HazardService:
         kind_id = resolver.orgs.get(name)
         return kind_id[1] if kind_id and kind_id[0] == "enterprise" else None
 
-    def _rules(self, action: HazardAction, c: dict[str, Any], h: Hazard | None,
-               rules: DeadlineRules) -> dict[str, str]:
+    def domain_errors(self, action: HazardAction, c: dict[str, Any], h: Hazard | None,
+                      rules: DeadlineRules) -> dict[str, str]:
         """Cross-field rules of the domain; each message names the field it is about."""
         today = self.today()
         found_on: date = c.get("found_on") or (h.found_on if h else today)

@@ -166,6 +166,14 @@ def test_a_file_that_is_not_excel_is_explained_and_next_is_refused(qtbot, servic
     assert dialog.source is None
     _click(qtbot, dialog, "next_button")
     assert dialog.pages.currentIndex() == 0
+    # 下一步 keeps saying what is wrong with the chosen file instead of asking for one again.
+    assert "x.xlsx" in dialog.error_label.text() and "不是Excel表格" in dialog.error_label.text()
+
+
+def test_next_without_any_file_asks_for_one(qtbot, services):
+    dialog = _dialog(qtbot, services)
+    _click(qtbot, dialog, "next_button")
+    assert dialog.pages.currentIndex() == 0
     assert dialog.error_label.text() == "请先选择要导入的文件。"
 
 

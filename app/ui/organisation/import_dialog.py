@@ -45,6 +45,7 @@ class ImportDialog(RememberingDialog):
         self.kind = kind
         self.spec = spec or REGISTERS[kind]
         self.source: ImportSource | None = None
+        self.load_problem = ""  # why the chosen file or sheet could not be read
         self.preview_rows: list[PreviewRow] = []
         self.setWindowTitle(f"从Excel导入{self.spec.title}")
         self.pages = QStackedWidget()
@@ -93,14 +94,14 @@ class ImportDialog(RememberingDialog):
         row.addWidget(self.path_edit, 1)
         row.addWidget(browse)
         layout = QVBoxLayout(page)
-        layout.addWidget(QLabel(f"第1步：选择要导入的{self.spec.title}名单文件和工作表"))
+        layout.addWidget(QLabel(f"第1步：选择要导入的{self.spec.title}Excel文件和工作表"))
         layout.addLayout(row)
         sheet_row = QHBoxLayout()
         sheet_row.addWidget(QLabel("工作表："))
         sheet_row.addWidget(self.sheet_combo, 1)
         layout.addLayout(sheet_row)
         layout.addWidget(self.file_info)
-        labels = "、".join(f.label + ("（必填）" if f.required else "") for f in self.spec.fields)
+        labels = "、".join(f.label + ("（必填）" if f.required and not f.default else "") for f in self.spec.fields)
         tip = QLabel(f"可以导入的列：{labels}。表头不必完全一致，下一步可以手动对应。")
         tip.setWordWrap(True)
         tip.setObjectName("hint")
@@ -121,9 +122,11 @@ class ImportDialog(RememberingDialog):
         try:
             self.source = self.importer.load(path, self.kind, sheet)
         except XiangAnError as exc:
-            self._error(str(exc))
+            self.load_problem = str(exc)
+            self._error(self.load_problem)
             self.source = None
             return False
+        self.load_problem = ""
         self._error("")
         self.path_edit.setText(str(path))
         self.sheet_combo.blockSignals(True)
@@ -248,7 +251,7 @@ class ImportDialog(RememberingDialog):
         page = self.pages.currentIndex()
         if page == 0:
             if self.source is None:
-                self._error("请先选择要导入的文件。")
+                self._error(self.load_problem or "请先选择要导入的文件。")
                 return
             self._show_page(1)
         elif page == 1:
@@ -269,10 +272,14 @@ class ImportDialog(RememberingDialog):
     def on_import_clicked(self) -> None:
         mapping = self.mapping()
         source = self.source
-        result = run_with_progress(
-            self, f"正在导入{self.spec.title}…",
-            lambda progress, cancelled: self.importer.apply(self.kind, source, mapping, progress, cancelled),
-        )
+        self.import_button.setEnabled(False)  # one click, one import
+        try:
+            result = run_with_progress(
+                self, f"正在导入{self.spec.title}…",
+                lambda progress, cancelled: self.importer.apply(self.kind, source, mapping, progress, cancelled),
+            )
+        finally:
+            self.import_button.setEnabled(True)
         if result is None:
             return
         self.importer.remember_mapping(self.kind, source.data.headers, mapping)
