@@ -41,3 +41,30 @@ screenshots: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
+
+# --- packaging: the PyInstaller onedir bundle and the .deb (installer/, README「安装（发布包）」) ---------
+# The Windows installer is built by .github/workflows/windows-installer.yml on a Windows runner.
+PACKAGE_STAMP := $(VENV)/.installed-package
+# objdump (binutils) reads the glibc floor, dpkg-deb builds the .deb; poppler-utils checks the smoke PDF.
+PACKAGE_SYSTEM_PACKAGES := binutils dpkg poppler-utils
+
+.PHONY: package package-deps package-test
+
+$(PACKAGE_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,package]'
+	touch $(PACKAGE_STAMP)
+
+package-deps:
+	@$(MAKE) --no-print-directory system-deps SYSTEM_PACKAGES="$(SYSTEM_PACKAGES) $(PACKAGE_SYSTEM_PACKAGES)"
+
+# PACKAGE_PINS pins wheels for an older target, e.g. PACKAGE_PINS='PySide6-Essentials==6.9.3' (glibc 2.28).
+PACKAGE_PINS ?=
+
+package: package-deps $(PACKAGE_STAMP)
+	@if [ -n "$(PACKAGE_PINS)" ]; then $(PY) -m pip install --quiet $(PACKAGE_PINS); fi
+	$(PY) installer/build.py --dist dist --work build
+
+# Builds the bundle and .deb into a scratch folder and smoke-tests them outside the source tree (CI).
+package-test: package-deps $(PACKAGE_STAMP)
+	@if [ -n "$(PACKAGE_PINS)" ]; then $(PY) -m pip install --quiet $(PACKAGE_PINS); fi
+	XIANGAN_PACKAGE_TEST=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_package.py

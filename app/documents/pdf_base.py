@@ -13,10 +13,8 @@ numbers the pages "第 N 页 共 M 页" and replaces the target file atomically.
 
 from __future__ import annotations
 
-import errno
 import io
 import os
-import tempfile
 import warnings
 from collections.abc import Sequence
 from contextlib import suppress
@@ -39,6 +37,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Image, LongTable, Paragraph, SimpleDocTemplate, Table, TableStyle
 from reportlab.platypus.doctemplate import LayoutError
 
+from app.documents.output import save_atomically
 from app.errors import XiangAnError
 from app.paths import resource
 
@@ -245,46 +244,8 @@ def write_pdf(path: str | os.PathLike[str], story: list[Flowable], **options: An
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` beside ``path`` and rename it into place: never a half-written document.
-
-    Failures become one Chinese sentence (XiangAnError): the file open in a PDF reader (Windows refuses
-    to replace it), no permission, no such folder, a full disk.
-    """
-    path = Path(path)
-    try:
-        handle, temp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    except FileNotFoundError:
-        raise XiangAnError(f"文件夹「{path.parent}」不存在，无法保存「{path.name}」") from None
-    except PermissionError:
-        raise XiangAnError(f"没有权限在文件夹「{path.parent}」中保存文件，请换一个位置") from None
-    except OSError as exc:
-        raise XiangAnError(f"文件「{path.name}」无法保存：{_reason(exc)}") from None
-    temp = Path(temp_name)
-    try:
-        with os.fdopen(handle, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        with suppress(OSError):
-            temp.chmod(0o644)  # mkstemp makes it private; a document is an ordinary file
-        os.replace(temp, path)
-    except PermissionError:
-        raise XiangAnError(f"文件「{path.name}」正被其他程序打开，请关闭后重试") from None
-    except IsADirectoryError:
-        raise XiangAnError(f"「{path.name}」是一个文件夹，请换一个文件名") from None
-    except OSError as exc:
-        raise XiangAnError(f"文件「{path.name}」无法保存：{_reason(exc)}") from None
-    finally:
-        temp.unlink(missing_ok=True)
-    return path
-
-
-def _reason(exc: OSError) -> str:
-    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
-        return "磁盘空间不足，请清理磁盘或换一个位置后重试"
-    if exc.errno == errno.EROFS:
-        return "该位置是只读的，请换一个位置"
-    return exc.strerror or str(exc)
+    """Write a finished document: never half-written, failures in one Chinese sentence."""
+    return save_atomically(path, lambda temp: temp.write_bytes(data))
 
 
 # -- tables ---------------------------------------------------------------------------------------

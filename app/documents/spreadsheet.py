@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import csv
-import errno
 import io
 import math
 import os
 import re
-import tempfile
 import unicodedata
 import zipfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
@@ -25,6 +23,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter, range_boundaries
 
+from app.documents.output import save_atomically
 from app.errors import XiangAnError
 
 Cell = str | int | float | date | datetime | None
@@ -614,38 +613,5 @@ def write_table(path: str | os.PathLike[str], title: str, headers: list[str], ro
     ws.freeze_panes = "A2"
     if headers:
         ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(rows) + 1}"
-    _save_atomic(workbook, path)
+    save_atomically(path, workbook.save)
 
-
-def _os_failure(path: Path, exc: OSError) -> XiangAnError:
-    if exc.errno == errno.ENOSPC:
-        return _fail(path, "无法保存：磁盘空间不足。请清理磁盘或换一个位置后重试")
-    if exc.errno == errno.EROFS:
-        return _fail(path, "无法保存：所在磁盘是只读的，请换一个位置")
-    return _fail(path, f"无法保存：{exc.strerror or exc}")
-
-
-def _save_atomic(workbook: Any, path: Path) -> None:
-    """Save beside the target, then rename over it: a failure never leaves a half-written file."""
-    try:
-        handle, temp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    except FileNotFoundError:
-        raise XiangAnError(f"文件夹「{path.parent}」不存在，无法保存「{path.name}」") from None
-    except PermissionError:
-        raise XiangAnError(f"没有权限在文件夹「{path.parent}」中保存文件，请换一个位置") from None
-    except OSError as exc:
-        raise _os_failure(path, exc) from None
-    os.close(handle)
-    temp = Path(temp_name)
-    try:
-        workbook.save(temp)
-        with suppress(OSError):
-            temp.chmod(0o644)  # mkstemp makes it private; an exported table is an ordinary document
-        os.replace(temp, path)
-    except PermissionError:
-        raise _fail(path, "正被其他程序打开，请关闭后重试") from None
-    except OSError as exc:
-        raise _os_failure(path, exc) from None
-    finally:
-        with suppress(OSError):
-            temp.unlink(missing_ok=True)

@@ -10,6 +10,7 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from types import TracebackType
 
+from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from app import APP_ID, APP_NAME, __version__
@@ -37,8 +38,20 @@ def create_application() -> QApplication:
     app.setApplicationName(APP_ID)
     app.setApplicationDisplayName(APP_NAME)
     app.setApplicationVersion(__version__)
+    install_chinese_qt_texts(app)
     apply_style(app)
     return app  # type: ignore[return-value]
+
+
+def install_chinese_qt_texts(app: QApplication) -> None:
+    """Qt's own words (Yes/No/Cancel, file dialogs) in Chinese, from the translation Qt ships."""
+    if app.property("xiangan_translator") is not None:
+        return
+    translator = QTranslator(app)  # parented to the app: lives as long as it does
+    if translator.load(QLocale(QLocale.Language.Chinese, QLocale.Country.China), "qtbase", "_",
+                       QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
+        app.installTranslator(translator)
+        app.setProperty("xiangan_translator", True)
 
 
 def setup_logging(data_dir: Path) -> None:

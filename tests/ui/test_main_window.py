@@ -90,3 +90,11 @@ def test_window_geometry_is_remembered(qtbot, services, data_dir):
     # restore (a window without saved geometry opens 800 px high).
     assert second.size().height() == 677
     assert second.size().width() <= 963
+
+
+def test_qt_standard_buttons_speak_chinese(qtbot):
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    box = QDialogButtonBox(QDialogButtonBox.StandardButton.Yes | QDialogButtonBox.StandardButton.Cancel)
+    qtbot.addWidget(box)
+    assert sorted(b.text() for b in box.buttons()) == sorted(["是(&Y)", "取消"])
