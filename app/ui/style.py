@@ -44,6 +44,7 @@ QPushButton:hover {{ background: #eef4fc; }}
 QPushButton:disabled {{ color: #a0a8b3; background: #f1f3f6; }}
 QPushButton[primary="true"] {{ background: {ACCENT}; color: white; border: 1px solid {ACCENT}; }}
 QPushButton[primary="true"]:hover {{ background: #185cb4; }}
+QPushButton[primary="true"]:disabled {{ background: #a9c4ea; border: 1px solid #a9c4ea; color: #f4f7fb; }}
 QPushButton[danger="true"] {{ color: {DANGER}; }}
 QLineEdit, QComboBox, QSpinBox, QPlainTextEdit {{ padding: 4px; border: 1px solid #c5cfdb; border-radius: 4px; background: white; }}
 QComboBox {{ padding-right: 22px; }}

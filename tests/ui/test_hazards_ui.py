@@ -429,6 +429,8 @@ def test_import_an_office_ledger_through_the_wizard(qtbot, services, window, mon
         _click(qtbot, dialog.next_button)
         _click(qtbot, dialog.next_button)
         seen["summary"] = dialog.summary_label.text() or dialog.error_label.text()
+        seen["refused_with_errors"] = not dialog.import_button.isEnabled()
+        dialog.skip_errors_check.setChecked(True)  # the user chooses to import the valid rows only
         _click(qtbot, dialog.import_button)
 
     page = _ledger(window)
@@ -436,6 +438,7 @@ def test_import_an_office_ledger_through_the_wizard(qtbot, services, window, mon
     _click(qtbot, page.import_button)
     assert seen["title"] == "从Excel导入隐患台账"
     assert "将新增 1 条" in seen["summary"] and "有错误 1 行" in seen["summary"]
+    assert seen["refused_with_errors"]  # all or nothing unless the user ticks 跳过有错误的行
     assert any("新增 1 条" in text and "跳过 1 行" in text for _kind, text in messages)
     assert [page.model.record(i)["unit_name"] for i in range(page.model.rowCount())] == ["河口砖厂"]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QComboBox, QFileDialog, QProgressDialog, QPushButton
 
 from app.services import Services
@@ -84,7 +84,7 @@ def test_import_office_sheet_end_to_end_then_again_with_remembered_mapping(
         qtbot, services, drive, messages, monkeypatch, office_sheet, window):
     _choose_file(monkeypatch, office_sheet)
     window.show_area("organisation")
-    view = window.pages["organisation"].views["villages"]
+    view = window.page("organisation").views["villages"]
     seen: dict[str, object] = {}
 
     def first_import(dialog: ImportDialog) -> None:
@@ -103,7 +103,10 @@ def test_import_office_sheet_end_to_end_then_again_with_remembered_mapping(
         bad = next(r for r in range(dialog.preview_table.rowCount()) if dialog.preview_table.item(r, 0).text() == "4")
         seen["bad_background"] = dialog.preview_table.item(bad, 0).background().color()
         seen["summary"] = dialog.summary_label.text()
-        seen["import_enabled"] = dialog.import_button.isEnabled()
+        seen["import_enabled"] = dialog.import_button.isEnabled()  # all or nothing by default
+        qtbot.mouseClick(dialog.skip_errors_check, Qt.MouseButton.LeftButton, pos=QPoint(8, 8))
+        seen["summary_skipping"] = dialog.summary_label.text()
+        seen["import_enabled_skipping"] = dialog.import_button.isEnabled()
         _click(qtbot, dialog, "do_import_button")  # runs the real background job with a progress dialog
 
     drive(ImportDialog, first_import)
@@ -124,8 +127,11 @@ def test_import_office_sheet_end_to_end_then_again_with_remembered_mapping(
     assert preview[1]["问题"] == "负责人电话：「12345」不是有效的电话号码（手机11位，座机需带区号）"
     assert preview[1]["负责人电话"] == "12345"  # what was typed is shown beside the problem
     assert seen["bad_background"] == ERROR_BG
-    assert seen["summary"] == "共3行：将新增 2 条，更新 0 条，无变化 0 条，有错误 1 行将跳过。"
-    assert seen["import_enabled"] is True
+    assert seen["summary"] == ("共3行：将新增 2 条，更新 0 条，无变化 0 条。"
+                               "有错误 1 行：请在Excel中改正后重新导入，或勾选下方「跳过有错误的行」。")
+    assert seen["import_enabled"] is False
+    assert seen["summary_skipping"] == "共3行：将新增 2 条，更新 0 条，无变化 0 条。有错误 1 行将跳过。"
+    assert seen["import_enabled_skipping"] is True
 
     assert ("information", "导入完成：新增 2 条，更新 0 条，无变化 0 条，跳过 1 行。") in messages
     villages = services.register("villages")
@@ -226,6 +232,7 @@ def test_cancel_during_import_writes_nothing_and_keeps_the_dialog(qtbot, service
         clicked.append(time.monotonic() - started)
         qtbot.mouseClick(progress.findChild(QPushButton), Qt.MouseButton.LeftButton)
 
+    dialog.skip_errors_check.setChecked(True)  # the sheet has one bad row; import the others
     QTimer.singleShot(0, press_cancel)
     _click(qtbot, dialog, "do_import_button")
     assert len(clicked) == 1
@@ -282,7 +289,7 @@ def test_export_writes_a_file_that_reimports_unchanged(qtbot, services, window, 
     target.parent.mkdir()
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *_a, **_k: (str(target), ""))
     window.show_area("organisation")
-    view = window.pages["organisation"].views["villages"]
+    view = window.page("organisation").views["villages"]
     qtbot.mouseClick(view.export_button, Qt.MouseButton.LeftButton)
 
     written = target.with_suffix(".xlsx")

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 class LedgerImporter:
     """HazardExcelService speaking the import wizard's ImportService protocol (which passes a register
-    ``kind`` to every call). The wizard promises that rows with errors are skipped, so apply does that."""
+    ``kind`` to every call). The wizard only imports a file with error rows after the user ticked
+    「跳过有错误的行」, so by the time apply runs, skipping them is what was asked for."""
 
     def __init__(self, excel: HazardExcelService) -> None:
         self.excel = excel

@@ -7,6 +7,7 @@ from pathlib import Path
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
@@ -200,10 +201,16 @@ class ImportDialog(RememberingDialog):
         self.preview_table.setObjectName("preview_table")
         self.preview_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.preview_table.verticalHeader().hide()
+        # All or nothing unless the user chooses otherwise: a ledger half-imported by accident is
+        # worse than one refused with the reasons listed.
+        self.skip_errors_check = QCheckBox("跳过有错误的行，只导入无误的行")
+        self.skip_errors_check.setObjectName("skip_errors_check")
+        self.skip_errors_check.toggled.connect(lambda _on: self._update_summary())
         layout = QVBoxLayout(page)
-        layout.addWidget(QLabel("第3步：检查预览。有错误的行会被跳过，请在Excel中改正后再导入一次。"))
+        layout.addWidget(QLabel("第3步：检查预览。有错误的行请在Excel中改正后再导入；也可以只导入无误的行。"))
         layout.addWidget(self.summary_label)
         layout.addWidget(self.preview_table, 1)
+        layout.addWidget(self.skip_errors_check)
         return page
 
     def _fill_preview(self) -> None:
@@ -228,13 +235,26 @@ class ImportDialog(RememberingDialog):
                 self.preview_table.setItem(r, c, item)
         self.preview_table.resizeColumnsToContents()
         self.preview_table.horizontalHeader().setStretchLastSection(True)
+        self.skip_errors_check.setChecked(False)
+        self._update_summary()
+
+    def _update_summary(self) -> None:
+        rows = self.preview_rows
         counts = {action: sum(1 for row in rows if row.action == action) for action in ("新增", "更新", "无变化", "有错误")}
+        errors, skip = counts["有错误"], self.skip_errors_check.isChecked()
+        self.skip_errors_check.setVisible(errors > 0)
+        if not errors:
+            outcome = "没有错误。"
+        elif skip:
+            outcome = f"有错误 {errors} 行将跳过。"
+        else:
+            outcome = f"有错误 {errors} 行：请在Excel中改正后重新导入，或勾选下方「跳过有错误的行」。"
         more = f"（预览只显示前{PREVIEW_LIMIT}行）" if len(rows) > PREVIEW_LIMIT else ""
         self.summary_label.setText(
-            f"共{len(rows)}行：将新增 {counts['新增']} 条，更新 {counts['更新']} 条，无变化 {counts['无变化']} 条，"
-            f"有错误 {counts['有错误']} 行将跳过。{more}"
+            f"共{len(rows)}行：将新增 {counts['新增']} 条，更新 {counts['更新']} 条，无变化 {counts['无变化']} 条。"
+            f"{outcome}{more}"
         )
-        self.import_button.setEnabled(counts["新增"] + counts["更新"] > 0)
+        self.import_button.setEnabled(counts["新增"] + counts["更新"] > 0 and (not errors or skip))
 
     # -- navigation ------------------------------------------------------------------------
     def _show_page(self, index: int) -> None:
