@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
 
@@ -18,6 +20,24 @@ from app.storage import Database, open_database
 ADMIN = Actor(username="admin", display_name="管理员", role=Role.ADMIN, user_id="")
 CLERK = Actor(username="clerk", display_name="录入员", role=Role.CLERK, user_id="")
 READER = Actor(username="reader", display_name="只读", role=Role.READONLY, user_id="")
+
+
+def poppler(tool: str, *args: str | Path) -> str:
+    """Output of a poppler tool (pdffonts, pdftotext, pdfinfo): PDFs are checked as a reader sees them."""
+    if shutil.which(tool) is None:
+        pytest.fail(f"{tool} is missing: `make test` installs poppler-utils")
+    done = subprocess.run([tool, *map(str, args)], capture_output=True, text=True, encoding="utf-8", check=True)
+    return done.stdout
+
+
+def pdf_fonts(pdf: Path) -> list[dict[str, str]]:
+    """pdffonts rows: name, type and the emb column (type may contain spaces: "CID TrueType")."""
+    rows = []
+    for line in poppler("pdffonts", pdf).splitlines()[2:]:
+        fields = line.split()
+        # name type… encoding emb sub uni object-id gen
+        rows.append({"name": fields[0], "type": " ".join(fields[1:-6]), "emb": fields[-5]})
+    return rows
 
 
 @pytest.fixture

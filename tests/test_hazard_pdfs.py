@@ -10,8 +10,6 @@ import dataclasses
 import errno
 import io
 import re
-import shutil
-import subprocess
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -32,6 +30,7 @@ from app.errors import XiangAnError
 from app.models.hazards import HazardAction
 from app.services import Services
 from app.services.hazards import HazardDetail, HazardService
+from tests.conftest import pdf_fonts, poppler
 
 A = HazardAction
 TODAY = date(2026, 11, 24)
@@ -40,25 +39,8 @@ UNIT = "青山石材厂"
 
 
 # ── poppler ──────────────────────────────────────────────────────────────────────────────────────
-def poppler(tool: str, *args: str | Path) -> str:
-    if shutil.which(tool) is None:
-        pytest.fail(f"{tool} is missing: `make test` installs poppler-utils")
-    done = subprocess.run([tool, *map(str, args)], capture_output=True, text=True, encoding="utf-8", check=True)
-    return done.stdout
-
-
-def fonts_of(pdf: Path) -> list[dict[str, str]]:
-    """pdffonts rows: name, type and the emb column (type may contain spaces: "CID TrueType")."""
-    rows = []
-    for line in poppler("pdffonts", pdf).splitlines()[2:]:
-        fields = line.split()
-        # name type… encoding emb sub uni object-id gen
-        rows.append({"name": fields[0], "type": " ".join(fields[1:-6]), "emb": fields[-5]})
-    return rows
-
-
 def assert_fonts_embedded(pdf: Path, *expected: str) -> None:
-    fonts = fonts_of(pdf)
+    fonts = pdf_fonts(pdf)
     assert fonts, "the PDF uses no font at all"
     assert all(f["emb"] == "yes" for f in fonts), fonts
     assert not any("Type 3" in f["type"] for f in fonts), fonts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -72,3 +73,24 @@ def test_import_linter_contracts() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
+
+
+_GUI_START_PATH = r"""
+import sys
+import app.services
+import app.ui.application
+from app.ui.main_window import MainWindow
+heavy = ("openpyxl", "xlrd", "reportlab", "alembic", "app.services.demo", "app.services.hazard_excel",
+         "app.services.imports", "app.documents")
+print("LOADED", " ".join(sorted(m for m in heavy if m in sys.modules)))
+"""
+
+
+@pytest.mark.slow
+def test_gui_start_path_keeps_heavy_modules_lazy() -> None:
+    """What the GUI imports before the window shows: spreadsheet, PDF, migration and demo code load on
+    first use only (bench/startup.py measures the cold start this protects)."""
+    result = subprocess.run([sys.executable, "-c", _GUI_START_PATH], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "LOADED", result.stdout

@@ -6,7 +6,6 @@ Checked with poppler's pdffonts / pdftotext / pdfinfo (installed by ``make test`
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from datetime import date
@@ -19,34 +18,17 @@ from app.documents.roster_pdf import RosterHeader, VillageLine, render_village_r
 from app.errors import XiangAnError
 from app.models.audit import AuditEntry
 from app.services.reports import ReportService
+from tests.conftest import pdf_fonts, poppler
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = RosterHeader(township="青山镇", county="安远县", office="青山镇应急管理办公室", office_phone="0797-3721001")
 
 
-def poppler(tool: str, *args: str | Path) -> str:
-    if shutil.which(tool) is None:
-        pytest.fail(f"{tool} is missing: `make test` installs poppler-utils")
-    done = subprocess.run([tool, *map(str, args)], capture_output=True, text=True, encoding="utf-8", check=True)
-    return done.stdout
-
-
-def embedded_fonts(pdf: Path) -> list[tuple[str, str]]:
-    """(font name, emb column) for every font the PDF uses."""
-    lines = poppler("pdffonts", pdf).splitlines()[2:]
-    fonts = []
-    for line in lines:
-        fields = line.split()
-        # name type... encoding emb sub uni object-id gen: emb is the 5th field from the end
-        fonts.append((fields[0], fields[-5]))
-    return fonts
-
-
 def assert_fonts_embedded(pdf: Path) -> None:
-    fonts = embedded_fonts(pdf)
+    fonts = pdf_fonts(pdf)
     assert fonts, "the PDF uses no font at all"
-    assert all(emb == "yes" for _, emb in fonts), fonts
-    assert any("WenQuanYiMicroHei" in name for name, _ in fonts), fonts
+    assert all(f["emb"] == "yes" for f in fonts), fonts
+    assert any("WenQuanYiMicroHei" in f["name"] for f in fonts), fonts
 
 
 def page_count(pdfinfo: str) -> int:

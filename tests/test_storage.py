@@ -106,6 +106,35 @@ def test_migrations_are_at_head(db: Database) -> None:
     assert migrate.current_revision(db.path) == head
 
 
+def test_migrated_schema_matches_the_models(db: Database) -> None:
+    """Alembic's autogenerate finds nothing to do: the migrations build exactly Base.metadata."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from app.models import Base
+
+    with db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+        assert compare_metadata(context, Base.metadata) == []
+
+
+@pytest.mark.parametrize("folder", ["a#b", "x?y", "50%25 off", "中文 目录"])
+def test_data_folder_names_that_are_special_in_uris(tmp_path: Path, folder: str) -> None:
+    """The read-only connections (revision probe, integrity check, backup) read the real file: a bare
+    path in a ``file:`` URI made SQLite open a new empty file beside it, so the backup was empty."""
+    data = tmp_path / folder
+    data.mkdir()
+    sv = Services(open_database(data), ADMIN)
+    sv.township.save_profile({"name": "青山镇", "county_name": "安远县", "code": "360726100"})
+    path = sv.db.path
+    assert migrate.current_revision(path) == migrate.head_revision()
+    assert quick_check(path) is None
+    copy = backup_to(path, tmp_path / "backups")
+    assert count(copy, "township") == 1
+    sv.db.dispose()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["backups", folder])
+
+
 def test_current_revision_of_missing_or_empty_file(tmp_path: Path) -> None:
     assert migrate.current_revision(tmp_path / "nope.sqlite3") is None
     empty = tmp_path / "empty.sqlite3"
@@ -671,3 +700,13 @@ def test_bundled_default_wins_over_an_older_county_document(services: Services) 
     with services.db.session() as session:
         document = active_document(session, "sector_codes", default_file)
         assert (document["version"], document["items"][0]["name"]) == ("2027.1", "新行业")
+
+
+def test_an_unreadable_backup_leaves_the_database_where_it_was(tmp_path: Path) -> None:
+    db_path = tmp_path / "xiangan.sqlite3"
+    db_path.write_bytes(b"the current database")
+    with pytest.raises(StorageError, match="原数据库未改动"):
+        restore_from(tmp_path / "missing-backup.sqlite3", db_path)
+    assert db_path.read_bytes() == b"the current database"
+    assert not db_path.with_suffix(".damaged").exists()
+    assert not db_path.with_suffix(".restoring").exists()

@@ -13,6 +13,7 @@ from typing import Any
 from app.models.validation import normalize_date
 
 CALENDARS = ("calendar", "working")
+DUE_SOON_DEFAULT_DAYS = 3  # when the county's rules have no "due_soon" stage
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,11 @@ class DeadlineRules:
     def days(self, stage: str, level: str = "*", default: int = 0) -> int:
         rule = self.rule(stage, level)
         return default if rule is None else rule.days
+
+    def due_soon_until(self, today: date) -> date:
+        """Last deadline that counts as 临期 today: the county's ``due_soon`` rule, else three days.
+        One place, so the ledger tint, its filter, the 工作台 count and its label always agree."""
+        return today + timedelta(days=self.days("due_soon", default=DUE_SOON_DEFAULT_DAYS))
 
 
 def parse_deadline_rules(document: dict[str, Any]) -> DeadlineRules:

@@ -15,7 +15,7 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, 
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.models.base import Base, SyncedMixin, UTCDateTime, utcnow
-from app.models.organisation import _live_unique
+from app.models.organisation import live_unique
 
 
 class HazardStatus(str, enum.Enum):
@@ -76,7 +76,7 @@ class Hazard(SyncedMixin, Base):
     __tablename__ = "hazard"
     __audit_label__ = "隐患"
     __table_args__ = (
-        _live_unique("uq_hazard_live_number", "township_id", "number"),
+        live_unique("uq_hazard_live_number", "township_id", "number"),
         Index("ix_hazard_status_deadline", "township_id", "status", "deadline"),
         Index("ix_hazard_found_on", "township_id", "found_on"),
         # The ledger's default order, covering the ids it lists: opening 100k hazards needs no sort; and

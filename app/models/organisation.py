@@ -19,7 +19,7 @@ CONTACT_ROLES = (
 ORG_KINDS = {"township": "乡镇", "village": "村/社区", "enterprise": "企业", "unit": "站所"}
 
 
-def _live_unique(name: str, *cols: str) -> Index:
+def live_unique(name: str, *cols: str) -> Index:
     """Unique among rows that are not tombstoned (a deleted name can be used again)."""
     return Index(
         name, *cols, unique=True,
@@ -45,7 +45,7 @@ class Township(SyncedMixin, Base):
 class Village(SyncedMixin, Base):
     __tablename__ = "village"
     __audit_label__ = "村/社区"
-    __table_args__ = (_live_unique("uq_village_live_name", "township_id", "name"),)
+    __table_args__ = (live_unique("uq_village_live_name", "township_id", "name"),)
 
     township_id: Mapped[str] = mapped_column(ForeignKey("township.id"), index=True)
     name: Mapped[str] = mapped_column(String(64))
@@ -62,7 +62,7 @@ class Village(SyncedMixin, Base):
 class Enterprise(SyncedMixin, Base):
     __tablename__ = "enterprise"
     __audit_label__ = "企业"
-    __table_args__ = (_live_unique("uq_enterprise_live_credit_code", "township_id", "credit_code"),)
+    __table_args__ = (live_unique("uq_enterprise_live_credit_code", "township_id", "credit_code"),)
 
     township_id: Mapped[str] = mapped_column(ForeignKey("township.id"), index=True)
     name: Mapped[str] = mapped_column(String(128), index=True)
@@ -80,7 +80,7 @@ class Enterprise(SyncedMixin, Base):
 class TownshipUnit(SyncedMixin, Base):
     __tablename__ = "township_unit"
     __audit_label__ = "站所"
-    __table_args__ = (_live_unique("uq_township_unit_live_name", "township_id", "name"),)
+    __table_args__ = (live_unique("uq_township_unit_live_name", "township_id", "name"),)
 
     township_id: Mapped[str] = mapped_column(ForeignKey("township.id"), index=True)
     name: Mapped[str] = mapped_column(String(64))

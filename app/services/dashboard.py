@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from app.models import AuditEntry, Contact, Enterprise, TownshipUnit, Village
+from app.models.deadlines import DUE_SOON_DEFAULT_DAYS
 from app.services.context import SYSTEM_ACTOR, Scope
 from app.services.hazards import HazardCounts, HazardService, load_deadline_rules
 from app.services.organisation import load_sectors
@@ -78,7 +79,7 @@ class DashboardService:
                 .order_by(func.count().desc())
             ).all()
             out.enterprises_by_sector = [(names.get(code, code) or "未分类", n) for code, n in by_sector]
-            out.due_soon_days = load_deadline_rules(session).days("due_soon", default=3)
+            out.due_soon_days = load_deadline_rules(session).days("due_soon", default=DUE_SOON_DEFAULT_DAYS)
             out.attention = self._attention(session, s)
             out.recent = [
                 Activity(a.at, a.username, a.summary)

@@ -47,8 +47,8 @@ from app.services.imports import (
     ImportSource,
     Mapping,
     PreviewRow,
-    _auto_mapping,
-    _checked,
+    auto_mapping,
+    checked_mapping,
 )
 from app.services.registers import Resolver
 from app.storage import Database
@@ -498,7 +498,7 @@ class HazardExcelService:
     def load(self, path: str | os.PathLike[str], sheet: str | None = None) -> ImportSource:
         """Read the ledger sheet (without ``sheet``: the first sheet that looks like a hazard ledger)."""
         source = self.sheets.load(path, KIND, sheet)
-        if len(_auto_mapping(LEDGER_SPEC, source.data.headers)) < MIN_RECOGNISED:
+        if len(auto_mapping(LEDGER_SPEC, source.data.headers)) < MIN_RECOGNISED:
             found = "、".join(h for h in source.data.headers[:8] if h)
             raise XiangAnError(
                 f"文件「{Path(path).name}」的工作表「{source.sheet}」不像隐患排查治理台账：找不到「发现日期」"
@@ -514,7 +514,7 @@ class HazardExcelService:
     # -- preview and apply -----------------------------------------------------------------------
     def preview(self, source: ImportSource, mapping: Mapping) -> list[HazardPreviewRow]:
         """What apply would do with each row (新增/更新/无变化/有错误), writing nothing."""
-        mapping = _checked(LEDGER_SPEC, source.data.headers, mapping)
+        mapping = checked_mapping(LEDGER_SPEC, source.data.headers, mapping)
         with self.db.session() as session:
             planner = _Planner(self, session, mapping, source.data.headers)
             return [p.preview for p in planner.plans(source.data.rows)]
@@ -524,7 +524,7 @@ class HazardExcelService:
               cancelled: Callable[[], bool] | None = None) -> HazardImportResult:
         """Import in one transaction. With errors: nothing (ImportRejected) unless ``skip_invalid``."""
         self.actor.require_write()
-        mapping = _checked(LEDGER_SPEC, source.data.headers, mapping)
+        mapping = checked_mapping(LEDGER_SPEC, source.data.headers, mapping)
         rows = source.data.rows
         total = 2 * len(rows)
 
@@ -553,7 +553,7 @@ class HazardExcelService:
                 tick(len(rows) + done * len(rows) // max(len(plans), 1))
             check()
             writer.flush()
-            self.sheets._store_mapping(session, KIND, source.data.headers, mapping)
+            self.sheets.store_mapping(session, KIND, source.data.headers, mapping)
             record_event(session, "import", self._summary(source, result), entity="hazard")
         if progress is not None:
             progress(total, total)

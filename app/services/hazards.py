@@ -237,7 +237,7 @@ class HazardService:
         if q.overdue:
             conds.append(self._open_and_late(today))
         if q.due_soon:
-            soon = today + timedelta(days=rules.days("due_soon", default=3))
+            soon = rules.due_soon_until(today)
             conds.append(and_(not_(self._open_and_late(today)), Hazard.status.not_in(CLOSED_OR_ACCEPTED),
                               Hazard.deadline.is_not(None), Hazard.deadline <= soon))
         if q.supervised:
@@ -265,7 +265,7 @@ class HazardService:
         out: dict[str, dict[str, Any]] = {}
         with self.db.session() as session:
             resolver = Resolver(session, self.scope)
-            soon = today + timedelta(days=load_deadline_rules(session).days("due_soon", default=3))
+            soon = load_deadline_rules(session).due_soon_until(today)
             for start in range(0, len(ids), 500):
                 # By primary key only, tombstones skipped here: with "AND deleted = 0" in the SQL, SQLite
                 # (no ANALYZE statistics) walks ix_hazard_deleted — every row — instead of the id index.
@@ -304,7 +304,7 @@ class HazardService:
             rules = load_deadline_rules(session)
             live = (Hazard.township_id == self.scope.township_id, Hazard.deleted.is_(False))
             opened = Hazard.status != S.CLOSED.value
-            soon = today + timedelta(days=rules.days("due_soon", default=3))
+            soon = rules.due_soon_until(today)
 
             def count(*conds: Any) -> int:
                 return session.scalar(select(func.count()).select_from(Hazard).where(*live, *conds)) or 0
@@ -348,7 +348,7 @@ class HazardService:
             events = list(session.scalars(select(HazardEvent).where(HazardEvent.hazard_id == hazard_id)
                                           .order_by(HazardEvent.at, HazardEvent.hlc)))
             event_files = self._attachments(session, [e.id for e in events], "hazard_event")
-            rows = self._row(h, resolver, today, today + timedelta(days=load_deadline_rules(session).days("due_soon", default=3)))
+            rows = self._row(h, resolver, today, load_deadline_rules(session).due_soon_until(today))
             photos: dict[str, list[AttachmentRow]] = {}
             for row in files.get(hazard_id, []) + [a for e in events for a in event_files.get(e.id, [])]:
                 photos.setdefault(row.role, []).append(row)

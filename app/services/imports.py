@@ -75,7 +75,7 @@ def _known_headers(spec: RegisterSpec) -> list[str]:
     return [h for f in spec.fields for h in f.headers]
 
 
-def _auto_mapping(spec: RegisterSpec, headers: list[str]) -> Mapping:
+def auto_mapping(spec: RegisterSpec, headers: list[str]) -> Mapping:
     """Match headers to fields: exact labels first, then aliases, then with a bracketed note removed."""
     keys = [header_key(h) for h in headers]
     passes: list[tuple[Callable[[str], str], Callable[[Any], Iterable[str]]]] = [
@@ -96,7 +96,7 @@ def _auto_mapping(spec: RegisterSpec, headers: list[str]) -> Mapping:
     return dict(sorted(mapping.items()))
 
 
-def _checked(spec: RegisterSpec, headers: list[str], mapping: dict[Any, Any]) -> Mapping:
+def checked_mapping(spec: RegisterSpec, headers: list[str], mapping: dict[Any, Any]) -> Mapping:
     """The mapping without ignored columns; one column per field, known fields, existing columns."""
     by_field: dict[str, int] = {}
     for raw_col, name in sorted(mapping.items(), key=lambda item: int(item[0])):
@@ -255,7 +255,7 @@ class ImportService:
             except XiangAnError as exc:
                 first_error = first_error or exc
                 continue
-            if len(_auto_mapping(spec, data.headers)) >= 2:
+            if len(auto_mapping(spec, data.headers)) >= 2:
                 return name, data
             fallback = fallback or (name, data)
         if fallback is not None:
@@ -272,18 +272,18 @@ class ImportService:
         for entry in remembered:
             if isinstance(entry, dict) and entry.get("headers") == keys:
                 try:
-                    return _checked(spec, headers, {int(c): n for c, n in entry.get("mapping", {}).items()})
+                    return checked_mapping(spec, headers, {int(c): n for c, n in entry.get("mapping", {}).items()})
                 except (XiangAnError, ValueError, TypeError):
                     break  # stale (the register's fields changed): fall back to matching
-        return _auto_mapping(spec, headers)
+        return auto_mapping(spec, headers)
 
     def remember_mapping(self, kind: str, headers: list[str], mapping: Mapping) -> None:
         self.actor.require_write()
-        checked = _checked(self._spec(kind), headers, mapping)
+        checked = checked_mapping(self._spec(kind), headers, mapping)
         with self.db.session(self.actor.username) as session:
-            self._store_mapping(session, kind, headers, checked)
+            self.store_mapping(session, kind, headers, checked)
 
-    def _store_mapping(self, session: Session, kind: str, headers: list[str], mapping: Mapping) -> None:
+    def store_mapping(self, session: Session, kind: str, headers: list[str], mapping: Mapping) -> None:
         keys = [header_key(h) for h in headers]
         entries = [e for e in get_setting(session, _mapping_key(kind), []) or []
                    if isinstance(e, dict) and e.get("headers") != keys]
@@ -294,7 +294,7 @@ class ImportService:
     def preview(self, kind: str, source: ImportSource, mapping: Mapping) -> list[PreviewRow]:
         """What apply would do with each row, without writing anything."""
         service = self._register(kind)
-        mapping = _checked(service.spec, source.data.headers, mapping)
+        mapping = checked_mapping(service.spec, source.data.headers, mapping)
         with self.db.session() as session:
             planner = _Planner(service, session, Resolver(session, self.scope), mapping)
             plans = (planner.plan(row) for row in source.data.rows)
@@ -309,7 +309,7 @@ class ImportService:
         """
         self.actor.require_write()
         service = self._register(kind)
-        mapping = _checked(service.spec, source.data.headers, mapping)
+        mapping = checked_mapping(service.spec, source.data.headers, mapping)
         result = ImportResult()
         rows = source.data.rows
         with self.db.session(self.actor.username) as session:
@@ -325,7 +325,7 @@ class ImportService:
                     progress(done, len(rows))
             if cancelled is not None and cancelled():
                 raise XiangAnError(CANCELLED)
-            self._store_mapping(session, kind, source.data.headers, mapping)
+            self.store_mapping(session, kind, source.data.headers, mapping)
             record_event(session, "import", self._summary(service.spec, source, result),
                          entity=service.spec.model.__tablename__)
         return result

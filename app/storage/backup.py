@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from app.errors import StorageError
+from app.storage.database import connect_read_only
 
 KEEP_DAILY = 14
 _NAME = re.compile(r"^xiangan-(\d{8}-\d{6})-(\w+)\.sqlite3$")
@@ -24,7 +25,7 @@ def backup_to(db_path: Path, dest_dir: Path, reason: str = "manual") -> Path:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         target = dest_dir / f"xiangan-{stamp}-{reason}.sqlite3"
         partial = target.with_suffix(".partial")
-        src = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        src = connect_read_only(db_path)
         try:
             dst = sqlite3.connect(partial)
             try:
@@ -71,7 +72,18 @@ def daily_backup(db_path: Path, dest_dir: Path) -> Path | None:
 
 def restore_from(backup: Path, db_path: Path, keep_suffix: str = ".damaged") -> None:
     """Replace the database with a backup. The current file is kept beside it (``keep_suffix``)
-    together with its write-ahead log, so the kept copy still holds its latest changes."""
+    together with its write-ahead log, so the kept copy still holds its latest changes.
+
+    The backup is copied in full under a temporary name first: an interrupted restore (full disk,
+    pulled USB stick) leaves the old database where it was, never half of the backup."""
+    staged = db_path.with_suffix(".restoring")
+    try:
+        shutil.copy2(backup, staged)
+    except OSError as exc:
+        staged.unlink(missing_ok=True)
+        if exc.errno == 28:
+            raise StorageError(f"恢复失败：{db_path.parent} 所在磁盘空间不足，原数据库未改动") from exc
+        raise StorageError(f"恢复失败：无法读取备份「{backup.name}」（{exc.strerror or exc}），原数据库未改动") from exc
     kept = db_path.with_suffix(keep_suffix)
     if db_path.exists():
         shutil.move(str(db_path), str(kept))
@@ -79,4 +91,4 @@ def restore_from(backup: Path, db_path: Path, keep_suffix: str = ".damaged") -> 
         journal = Path(f"{db_path}{suffix}")
         if journal.exists():
             shutil.move(str(journal), f"{kept}{suffix}")
-    shutil.copy2(backup, db_path)
+    staged.replace(db_path)

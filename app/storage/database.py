@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,8 +26,17 @@ def _set_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     cursor.close()
 
 
+def connect_read_only(path: Path, **kwargs: Any) -> sqlite3.Connection:
+    """A plain read-only connection without the app's PRAGMAs (nothing is written, not even the header).
+
+    Through a proper file URI: a bare path in ``file:…`` breaks on folder names with ``#``, ``?`` or
+    ``%`` — SQLite then silently opens (and creates) another, empty file."""
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, **kwargs)
+
+
 def make_engine(path: Path, **kwargs: Any) -> Engine:
-    engine = create_engine(f"sqlite:///{path}", **kwargs)
+    # URL.create, not an f-string: a "?" in a folder name would otherwise start the URL's query string.
+    engine = create_engine(URL.create("sqlite", database=str(path)), **kwargs)
     event.listen(engine, "connect", _set_pragmas)
     return engine
 

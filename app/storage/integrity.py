@@ -5,13 +5,19 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from app.errors import StorageError
+from app.storage.database import connect_read_only, storage_message
+
 
 def quick_check(db_path: Path) -> str | None:
-    """None when the file is healthy (or absent); else the problem as SQLite reports it."""
+    """None when the file is healthy (or absent); else the problem as SQLite reports it.
+
+    A file another program holds locked is not damaged: that raises StorageError, so nobody is
+    offered to "restore" an older backup over a healthy database."""
     if not db_path.exists():
         return None
     try:
-        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
+        conn = connect_read_only(db_path, timeout=5)
         try:
             rows = conn.execute("PRAGMA quick_check").fetchall()
         finally:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.pool import NullPool
 
-from app.storage.database import make_engine
+from app.storage.database import connect_read_only, make_engine
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -50,7 +50,7 @@ def current_revision(db_path: Path) -> str | None:
         return None
     # Read-only and without the app's PRAGMAs: a file made by a newer version must be left untouched
     # (the app's engine would switch it to WAL, rewriting its header, before we know we may open it).
-    conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
+    conn = connect_read_only(db_path)
     try:
         row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
     except sqlite3.OperationalError as exc:

@@ -19,7 +19,6 @@ from app.paths import database_path
 from app.services import Services
 from app.services.accounts import AccountService
 from app.services.context import Actor
-from app.services.demo import generate_demo
 from app.services.organisation import current_scope
 from app.storage import Database, open_database
 from app.storage.backup import restore_from
@@ -90,7 +89,11 @@ def open_or_recover(data_dir: Path) -> Database | None:
         answer = QMessageBox.question(None, "数据库损坏", f"{exc}\n\n是否现在恢复该备份？（损坏的文件会保留为 .damaged）")
         if answer != QMessageBox.StandardButton.Yes:
             return None
-        restore_from(exc.newest_backup, database_path(data_dir))
+        try:
+            restore_from(exc.newest_backup, database_path(data_dir))
+        except StorageError as failure:
+            show_error(None, str(failure), "恢复失败")
+            return None
         return open_or_recover(data_dir)
     except StorageError as exc:
         show_error(None, str(exc), "无法打开数据")
@@ -99,6 +102,9 @@ def open_or_recover(data_dir: Path) -> Database | None:
 
 def _make_demo(db: Database) -> Callable[[QWidget], bool]:
     def make(parent: QWidget) -> bool:
+        # Imported on first run only: the demo generator is ~15 ms of every later start-up otherwise.
+        from app.services.demo import generate_demo
+
         result = run_with_progress(parent, "正在生成演示乡镇…", lambda progress, _c: generate_demo(db, progress=progress))
         return result is not None
 

@@ -41,7 +41,7 @@ from app.services.hazards import (
 from app.ui.hazards.common import PRINT_TIP, STATUS_COLOURS, TAG_COLOURS, badge, write_and_open_pdf
 from app.ui.hazards.forms import PHOTO_LABELS, StepDialog
 from app.ui.style import DANGER, WARNING
-from app.ui.widgets.common import RememberingDialog, button, show_error
+from app.ui.widgets.common import RememberingDialog, button, exec_once, show_error
 
 A = HazardAction
 GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
@@ -471,7 +471,7 @@ class HazardDetailDialog(RememberingDialog):
         self.reload()  # also after 取消: a colleague may have moved the hazard on meanwhile
 
     def on_photo_clicked(self, photos: list[AttachmentRow], index: int, title: str) -> None:
-        ImageViewer(photos, index, title, self).exec()
+        exec_once(ImageViewer(photos, index, title, self))
 
     def on_print_clicked(self, kind: str) -> None:
         assert self.detail is not None

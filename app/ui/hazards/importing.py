@@ -43,7 +43,8 @@ def import_hazards(parent: QWidget, excel: HazardExcelService) -> HazardImportRe
     """Run the wizard; what was imported, or None when cancelled."""
     from app.services.hazard_excel import KIND, LEDGER_SPEC
     from app.ui.organisation.import_dialog import ImportDialog
+    from app.ui.widgets.common import exec_once
 
     importer = LedgerImporter(excel)
     dialog = ImportDialog(importer, KIND, parent, spec=replace(LEDGER_SPEC, title="隐患台账"))  # type: ignore[arg-type]
-    return importer.result if dialog.exec() else None
+    return importer.result if exec_once(dialog) else None

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWid
 from app.errors import ValidationError, XiangAnError
 from app.services import Services
 from app.services.organisation import REGISTERS, TOWNSHIP_FIELDS
-from app.ui.widgets.common import button, page_header, show_error
+from app.ui.widgets.common import button, exec_once, page_header, show_error
 from app.ui.widgets.progress import run_with_progress
 from app.ui.widgets.record_form import RecordForm
 from app.ui.widgets.register_view import RegisterView
@@ -105,7 +105,7 @@ class OrganisationPage(QWidget):
     def open_import(self, parent: QWidget, kind: str) -> bool:
         from app.ui.organisation.import_dialog import ImportDialog
 
-        return bool(ImportDialog(self._importer(), kind, parent).exec())
+        return bool(exec_once(ImportDialog(self._importer(), kind, parent)))
 
     def export(self, parent: QWidget, kind: str, path: Path) -> None:
         importer = self._importer()

@@ -67,6 +67,16 @@ def page_header(title: str, subtitle: str = "", actions: list[QWidget] | None = 
     return header
 
 
+def exec_once(dialog: QDialog) -> int:
+    """Run a modal dialog, then free it. Dialogs are parented to pages that live as long as the window,
+    so without this each one opened stays in memory (an import dialog holds the whole sheet, the photo
+    viewer full-size pictures). Python attributes read right after this call are still there."""
+    try:
+        return dialog.exec()
+    finally:
+        dialog.deleteLater()
+
+
 class RememberingDialog(QDialog):
     """A dialog that reopens at the size and place it was last closed at."""
 

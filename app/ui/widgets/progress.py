@@ -45,6 +45,7 @@ def run_with_progress(parent: QWidget, text: str,
     loop.exec()
     dialog.reset()
     dialog.close()
+    dialog.deleteLater()  # parented to a long-lived page: without this every run leaves a hidden dialog behind
     if "error" in outcome:
         show_error(parent, outcome["error"])
         return None
