@@ -57,12 +57,25 @@ MISSING_FILL = colors.HexColor("#d9d9d9")
 
 
 # -- fonts and styles ----------------------------------------------------------------------------
+# Full-width punctuation reportlab's CJK line breaker does not know must never start a line; with
+# them listed it hangs the mark at the end of the line instead of opening the next line with "，".
+_MUST_NOT_START_LINE = "，；：？！》」』】〕）"
+
+
+def _hang_chinese_punctuation() -> None:
+    from reportlab.platypus import paragraph
+
+    missing = "".join(c for c in _MUST_NOT_START_LINE if c not in paragraph.ALL_CANNOT_START)
+    paragraph.ALL_CANNOT_START += missing
+
+
 @cache
 def register_fonts() -> tuple[str, str]:
     """Register both bundled faces with reportlab once per process; return (body, heading) font names.
 
     Parsing the 21 MB UMing collection takes ~40 ms; glyphs are subset when a PDF is saved.
     """
+    _hang_chinese_punctuation()
     for name, (parts, index) in _FONT_FILES.items():
         pdfmetrics.registerFont(TTFont(name, str(resource(*parts)), subfontIndex=index))
     return BODY_FONT, HEADING_FONT
@@ -220,8 +233,11 @@ class NumberedCanvas(Canvas):
 
 
 def build_pdf(story: list[Flowable], *, layout: PageLayout = PORTRAIT, title: str = "", author: str = "",
-              subject: str = "", footer_left: str = "") -> bytes:
-    """The story laid out on A4 pages with numbered footers, as PDF bytes."""
+              subject: str = "", footer_left: str = "", canvas_class: type[NumberedCanvas] = NumberedCanvas) -> bytes:
+    """The story laid out on A4 pages with numbered footers, as PDF bytes.
+
+    ``canvas_class`` lets a document draw more at save time (a NumberedCanvas subclass).
+    """
     body, _heading = register_fonts()
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
@@ -229,9 +245,9 @@ def build_pdf(story: list[Flowable], *, layout: PageLayout = PORTRAIT, title: st
         topMargin=layout.top, bottomMargin=layout.bottom, title=title, author=author, subject=subject,
         creator="乡安", initialFontName=body, initialFontSize=10,  # else pages list Helvetica, not embedded
     )
-    canvas_class = type("_Canvas", (NumberedCanvas,), {"footer_left": footer_left})
+    canvasmaker = type("_Canvas", (canvas_class,), {"footer_left": footer_left})
     try:
-        doc.build(story, canvasmaker=canvas_class)
+        doc.build(story, canvasmaker=canvasmaker)
     except LayoutError:
         # a single table row or picture taller than a page; callers clip text so this should not happen
         raise XiangAnError(f"「{title or '文档'}」中有一项内容过长，一页放不下，请精简后再生成") from None
