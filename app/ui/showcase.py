@@ -16,7 +16,6 @@ from PySide6.QtCore import QCoreApplication, QEvent
 from app.models import Role
 from app.services import Services
 from app.services.context import Actor
-from app.services.demo import generate_demo
 from app.services.organisation import current_scope
 from app.storage import open_database
 from app.ui.main_window import MainWindow
@@ -30,6 +29,8 @@ def showcase_window(data_dir: Path) -> Iterator[MainWindow]:
     with tempfile.TemporaryDirectory(prefix="xiangan-showcase-") as scratch:
         db = open_database(data_dir)
         if current_scope(db) is None:
+            from app.services.demo import generate_demo  # only for an empty data folder
+
             db.dispose()
             data_dir = Path(scratch)
             db = open_database(data_dir)
