@@ -64,6 +64,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     from app.storage.integrity import quick_check
 
     folder = data_dir(args.data_dir)
+    if folder.exists() and not folder.is_dir():
+        raise XiangAnError(f"数据文件夹 {folder} 是一个文件，不是文件夹。")
     path = database_path(folder)
     problem = quick_check(path)
     current = None if problem else migrate.current_revision(path)
@@ -136,7 +138,7 @@ def cmd_import(args: argparse.Namespace) -> int:
           f"跳过 {len(result.skipped_rows)} 行")
     for number, message in result.skipped_rows:
         print(f"  第{number}行：{message}")
-    return 0
+    return IMPORT_PARTIAL if result.skipped_rows else 0  # as for hazards: 0 only when every row went in
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -269,6 +271,131 @@ def cmd_hazards_overdue(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- 安全生产目标责任书 and 事故信息 -----------------------------------------------------------------
+
+
+def _letter_service(args: argparse.Namespace):
+    from app.services.context import SYSTEM_ACTOR
+    from app.services.letters import LetterService
+
+    services, scope = _hazard_services(args)
+    return LetterService(services.db, SYSTEM_ACTOR, scope)
+
+
+def _check_year(year: int) -> int:
+    if not 2000 <= year <= 2100:
+        raise XiangAnError(f"年度「{year}」无效，应为 2000–2100 之间的年份")
+    return year
+
+
+def _pdf_name(year: int, counterparty: str, taken: set[str]) -> str:
+    import re
+
+    safe = re.sub(r'[\\/:*?"<>|\s]+', "_", counterparty).strip("._") or "未命名"
+    stem = f"{year}-{safe}"
+    name, n = f"{stem}.pdf", 2
+    while name in taken:
+        name, n = f"{stem}（{n}）.pdf", n + 1
+    taken.add(name)
+    return name
+
+
+def cmd_letters_generate(args: argparse.Namespace) -> int:
+    year = _check_year(args.year)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise XiangAnError(f"「{out}」是一个文件，请指定输出文件夹")
+    letters = _letter_service(args)
+    result = letters.generate_year(year)
+    print(f"{year}年度：新生成 {result.total_created} 份责任书，已有 {sum(result.existing.values())} 份")
+    for problem in result.problems:
+        print(f"  {problem}")
+    from app.documents.letter_pdf import write_letter
+
+    out.mkdir(parents=True, exist_ok=True)
+    taken: set[str] = set()
+    rows = letters.list(year, include_superseded=False)
+    for row in rows:
+        write_letter(letters.content(row.id), out / _pdf_name(year, row.counterparty_name, taken), copies=args.copies)
+    print(f"已生成 {len(rows)} 个 PDF 文件（每份一式{args.copies}份）：{out}")
+    return 0
+
+
+def cmd_letters_status(args: argparse.Namespace) -> int:
+    year = _check_year(args.year)
+    coverage = _letter_service(args).coverage(year)
+    kinds = {kind: {"label": c.label, "total": c.total, "signed": c.signed, "printed": c.printed, "draft": c.draft,
+                    "not_generated": c.not_generated} for kind, c in coverage.items()}
+    unsigned = [{"kind": kind, **item} for kind, c in coverage.items() for item in c.unsigned]
+    if args.json:
+        print(json.dumps({"year": year, "kinds": kinds, "unsigned": unsigned}, ensure_ascii=False, indent=2))
+        return 0
+    for c in kinds.values():
+        print(f"{c['label']}：共{c['total']}，已签订{c['signed']}，已打印{c['printed']}，草稿{c['draft']}，"
+              f"未生成{c['not_generated']}")
+    if unsigned:
+        print(f"尚未签订（{len(unsigned)}）：" + "、".join(f"{u['name']}（{u['status']}）" for u in unsigned))
+    return 0
+
+
+def cmd_letters_assess(args: argparse.Namespace) -> int:
+    year = _check_year(args.year)
+    items = [{
+        "number": a.number, "counterparty": a.counterparty_name, "kind": a.counterparty_kind, "status": a.status,
+        "result": a.result, "accidents": a.accidents,
+        "targets": [{"metric": t.metric, "text": t.text, "comparator": t.comparator, "threshold": str(t.threshold),
+                     "value": str(t.value), "met": t.met, "veto": t.veto, "veto_triggered": t.veto_triggered,
+                     "accidents": t.accidents} for t in a.targets],
+    } for a in _letter_service(args).assess(year)]
+    if args.json:
+        print(json.dumps(items, ensure_ascii=False, indent=2))
+        return 0
+    for item in items:
+        failed = [t["text"] for t in item["targets"] if not t["met"]]
+        print(f"{item['number']} {item['counterparty']}：{item['result']}" + (f"（{'；'.join(failed)}）" if failed else ""))
+    return 0
+
+
+def cmd_accidents_list(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from app.services.context import SYSTEM_ACTOR
+    from app.services.letters import AccidentService
+
+    services, scope = _hazard_services(args)
+    rows = AccidentService(services.db, SYSTEM_ACTOR, scope).list(args.year)
+    if args.json:
+        print(json.dumps([asdict(r) for r in rows], ensure_ascii=False, indent=2))
+        return 0
+    for r in rows:
+        print(f"{r.occurred_at}  {r.unit_name or r.place}  {r.grade}  死亡{r.deaths} 重伤{r.serious_injuries} "
+              f"损失{r.direct_loss or 0}元")
+    print(f"共 {len(rows)} 起事故。")
+    return 0
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one Chinese line, like every other failure of the command line."""
+
+    _MESSAGES = (
+        (r"the following arguments are required: (.+)", "缺少必需的参数：{0}"),
+        (r"argument (.+?): invalid choice: '?(.*?)'? \(choose from (.+)\)", "参数 {0} 的值「{1}」无效，可选：{2}"),
+        (r"argument (.+?): invalid (?:int|float) value: '?(.*?)'?$", "参数 {0} 的值「{1}」不是数字"),
+        (r"argument (.+?): expected one argument", "参数 {0} 后面缺少取值"),
+        (r"unrecognized arguments: (.+)", "无法识别的参数：{0}"),
+    )
+
+    def error(self, message: str):  # type: ignore[override]
+        import re
+
+        for pattern, chinese in self._MESSAGES:
+            m = re.fullmatch(pattern, message)
+            if m:
+                message = chinese.format(*(g.replace("'", "") for g in m.groups()))
+                break
+        self.exit(2, f"错误：{message}。运行「{self.prog} --help」查看用法\n")
+
+
 REGISTER_KINDS = ("villages", "enterprises", "units", "contacts")
 REPORT_KINDS = ("roster",)
 
@@ -276,9 +403,9 @@ REPORT_KINDS = ("roster",)
 def build_parser() -> argparse.ArgumentParser:
     data_help = "数据文件夹（默认：系统用户数据目录，或环境变量 XIANGAN_HOME）"
     # Accepted before or after the sub-command; SUPPRESS keeps a sub-command from resetting it to None.
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--data-dir", default=argparse.SUPPRESS, help=data_help)
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="xiangan",
         description=f"{APP_NAME} — 乡镇（街道）应急管理工作台。不带子命令时启动图形界面。",
     )
@@ -307,11 +434,13 @@ def build_parser() -> argparse.ArgumentParser:
     export = add("export", cmd_export, "把名录导出为 Excel")
     export.add_argument("kind", choices=REGISTER_KINDS)
     export.add_argument("--out", required=True, help="输出的 .xlsx 文件")
-    imp = add("import", cmd_import, "从 Excel 导入名录（按表头自动对应列）")
+    imp = add("import", cmd_import, "从 Excel 导入名录（按表头自动对应列）。退出码：0 全部导入，"
+              f"{IMPORT_PARTIAL} 有错误的行已跳过、其余已导入")
     imp.add_argument("kind", choices=REGISTER_KINDS)
     imp.add_argument("file")
     imp.add_argument("--sheet", help="工作表名称（默认第一个）")
     _add_hazard_commands(add, common)
+    _add_letter_commands(add, common)
     report = add("report", cmd_report, "生成 PDF 文书（roster = 村（社区）基本情况表）")
     report.add_argument("kind", choices=REPORT_KINDS)
     report.add_argument("--out", required=True, help="输出的 .pdf 文件")
@@ -342,6 +471,31 @@ def _add_hazard_commands(add: Callable[..., argparse.ArgumentParser], common: ar
     notice.add_argument("--out", required=True, help="输出的 .pdf 文件")
     overdue = action("overdue", cmd_hazards_overdue, "列出逾期未整改的隐患")
     overdue.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+
+def _add_letter_commands(add: Callable[..., argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    letters = add("letters", lambda _args: letters.print_help() or 2, "安全生产目标责任书：批量生成 PDF、签订情况、年终考核")
+    actions = letters.add_subparsers(dest="letters_command", metavar="操作")
+
+    def action(name: str, fn: Callable[[argparse.Namespace], int], text: str) -> argparse.ArgumentParser:
+        p = actions.add_parser(name, parents=[common], help=text, description=text)
+        p.set_defaults(func=fn)
+        p.add_argument("--year", type=int, required=True, help="年度，如 2026")
+        return p
+
+    gen = action("generate", cmd_letters_generate, "为尚无责任书的村（社区）、企业、站所生成该年度责任书，并为每份写出 PDF")
+    gen.add_argument("--out", required=True, help="输出文件夹（文件名如 2026-石桥村.pdf）")
+    gen.add_argument("--copies", type=int, choices=(1, 2), default=2, help="每个文件中的份数（默认一式两份）")
+    status = action("status", cmd_letters_status, "各类签订对象的签订情况和尚未签订的名单")
+    status.add_argument("--json", action="store_true", help="以 JSON 输出")
+    assess = action("assess", cmd_letters_assess, "按责任书控制指标和事故记录进行年终考核")
+    assess.add_argument("--json", action="store_true", help="以 JSON 输出")
+    accidents = add("accidents", lambda _args: accidents.print_help() or 2, "事故信息登记")
+    acc_actions = accidents.add_subparsers(dest="accidents_command", metavar="操作")
+    lst = acc_actions.add_parser("list", parents=[common], help="列出事故", description="列出事故")
+    lst.set_defaults(func=cmd_accidents_list)
+    lst.add_argument("--year", type=int, help="只列出该年度的事故")
+    lst.add_argument("--json", action="store_true", help="以 JSON 输出")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

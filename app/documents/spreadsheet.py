@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import math
 import os
@@ -21,7 +22,7 @@ import openpyxl
 import xlrd
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter, range_boundaries
+from openpyxl.utils import coordinate_to_tuple, get_column_letter, range_boundaries
 
 from app.documents.output import save_atomically
 from app.errors import XiangAnError
@@ -49,6 +50,9 @@ _REQUIRED_MARKS = re.compile(r"\((?:必填|必填项|选填|可选|非必填)\)|
 _PARENTHETICAL = re.compile(r"\([^)]*\)")
 _NAME_WORDS = {"姓名", "名称", "名字"}
 _MERGE_REF = re.compile(rb"""<(?:\w+:)?mergeCell\b[^>]*?\bref=["']([A-Za-z]+[0-9]+(?::[A-Za-z]+[0-9]+)?)["']""")
+_NO_RESULT = re.compile(  # <c r="D2"><f>100+200</f><v /></c>: a formula whose result was never saved
+    rb"""<c\b([^>]*?\br=["']([A-Za-z]{1,3}[0-9]{1,7})["'][^>]*)>\s*<f\b[^>]*>([^<]{1,2000})</f>\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>"""
+)
 _ENCRYPTED_OLE = "EncryptedPackage".encode("utf-16-le")
 
 
@@ -107,7 +111,10 @@ def _plain(value: Any) -> Cell:
     if value is None:
         return None
     if isinstance(value, str):
-        return value.strip() or None
+        text = value.strip()
+        if text[:1] in ("'", "\uff07"):  # '13800138000: the "keep as text" apostrophe, typed or exported
+            text = text[1:].strip()
+        return text or None
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, int):
@@ -211,24 +218,44 @@ def _xlsx_workbook(path: Path) -> Iterator[Any]:
             workbook.close()
 
 
-def _xlsx_merges(workbook: Any, sheet: Any) -> list[tuple[int, int, int, int]]:
-    """Merged ranges, found by scanning the sheet XML: openpyxl's read-only mode does not expose them."""
+def _xlsx_merges(workbook: Any, sheet: Any) -> tuple[list[tuple[int, int, int, int]], dict[tuple[int, int], str]]:
+    """Merged ranges, found by scanning the sheet XML: openpyxl's read-only mode does not expose them;
+    and formulas saved without a result ((row, col) → "=formula"), which openpyxl reads as blank."""
     member = getattr(sheet, "_worksheet_path", None)
     archive = getattr(workbook, "_archive", None)
     if not member or archive is None:
-        return []
+        return [], {}
     refs: set[bytes] = set()
+    uncomputed: dict[tuple[int, int], str] = {}
     tail = b""
     with archive.open(member) as src:
         while chunk := src.read(1 << 20):
             buffer = tail + chunk
             refs.update(m.group(1) for m in _MERGE_REF.finditer(buffer))
-            tail = buffer[-200:]  # a tag split across two chunks is found in the overlap
+            for m in _NO_RESULT.finditer(buffer):
+                if not re.search(rb"""\bt=["'](?:str|e)["']""", m.group(1)):  # "" or #N/A results are results
+                    col, row = coordinate_to_tuple(m.group(2).decode("ascii").upper())[::-1]
+                    uncomputed[(row, col)] = "=" + html.unescape(m.group(3).decode("utf-8", "replace"))
+            tail = buffer[-4096:]  # a tag split across two chunks is found in the overlap
     merges = []
     for ref in refs:
         min_col, min_row, max_col, max_row = range_boundaries(ref.decode("ascii").upper())
         merges.append((min_row, min_col, max_row, max_col))
-    return merges
+    return merges, uncomputed
+
+
+def _show_formulas(raw: _Raw, uncomputed: dict[tuple[int, int], str]) -> None:
+    """Files written by other programs (not Excel/WPS) may hold formulas without a saved result. Show
+    the formula in place of the blank, so the row is reported (「=100+200」不是数字) rather than silently empty."""
+    rows = dict(raw.rows)
+    for (number, col), formula in uncomputed.items():
+        if col > MAX_COLUMNS:
+            continue
+        cells = rows.setdefault(number, [])
+        cells.extend([None] * (col - len(cells)))
+        if cells[col - 1] is None:
+            cells[col - 1] = formula
+    raw.rows = sorted(rows.items())
 
 
 def _read_xlsx(path: Path, sheet: str | None) -> _Raw:
@@ -237,10 +264,12 @@ def _read_xlsx(path: Path, sheet: str | None) -> _Raw:
         ws = workbook[name]
         raw = _Raw(name)
         try:
-            raw.merges = _xlsx_merges(workbook, ws)
+            raw.merges, uncomputed = _xlsx_merges(workbook, ws)
             ws.reset_dimensions()  # a bogus A1:XFD1048576 dimension would otherwise pad a million rows
             for number, values in enumerate(ws.iter_rows(max_col=MAX_COLUMNS + 1, values_only=True), start=1):
                 _collect(path, raw, number, values)
+            if uncomputed:
+                _show_formulas(raw, uncomputed)
         except XiangAnError:
             raise
         except Exception as exc:
@@ -251,6 +280,11 @@ def _read_xlsx(path: Path, sheet: str | None) -> _Raw:
 def _xlsx_names(path: Path) -> list[str]:
     with _xlsx_workbook(path) as workbook:
         return list(workbook.sheetnames)
+
+
+def _xlsx_hidden(path: Path) -> set[str]:
+    with _xlsx_workbook(path) as workbook:
+        return {ws.title for ws in workbook.worksheets if getattr(ws, "sheet_state", "visible") != "visible"}
 
 
 # -- .xls ----------------------------------------------------------------------------------------------
@@ -319,6 +353,12 @@ def _read_xls(path: Path, sheet: str | None) -> _Raw:
 def _xls_names(path: Path) -> list[str]:
     with _xls_book(path) as book:
         return list(book.sheet_names())
+
+
+def _xls_hidden(path: Path) -> set[str]:
+    with _xls_book(path) as book:
+        states = getattr(book, "_sheet_visibility", [])
+        return {name for name, state in zip(book.sheet_names(), states, strict=False) if state}
 
 
 # -- .csv ----------------------------------------------------------------------------------------------
@@ -390,6 +430,17 @@ def sheet_names(path: str | os.PathLike[str]) -> list[str]:
     if kind == "xls":
         return _xls_names(path)
     return [path.stem]
+
+
+def hidden_sheets(path: str | os.PathLike[str]) -> set[str]:
+    """Names of the worksheets hidden in Excel: offices keep lookup lists and old copies there."""
+    path = Path(path)
+    kind = _sniff(path)
+    if kind == "xlsx":
+        return _xlsx_hidden(path)
+    if kind == "xls":
+        return _xls_hidden(path)
+    return set()
 
 
 def read_sheet(path: str | os.PathLike[str], sheet: str | None = None,

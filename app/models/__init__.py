@@ -10,12 +10,14 @@ from app.models.audit import AuditEntry
 from app.models.base import Base, SyncedMixin, new_id, utcnow
 from app.models.config_data import COUNTY_PARTITION, ConfigDocument, Sector
 from app.models.hazards import Hazard, HazardAction, HazardEvent, HazardStatus
+from app.models.letters import Accident, Letter, LetterAction, LetterEvent, LetterStatus
 from app.models.organisation import Contact, Enterprise, Township, TownshipUnit, Village
 from app.models.settings import LocalSetting
 
 __all__ = [
     "COUNTY_PARTITION",
     "ROLE_LABELS",
+    "Accident",
     "Attachment",
     "AuditEntry",
     "Base",
@@ -26,6 +28,10 @@ __all__ = [
     "HazardAction",
     "HazardEvent",
     "HazardStatus",
+    "Letter",
+    "LetterAction",
+    "LetterEvent",
+    "LetterStatus",
     "LocalSetting",
     "Role",
     "Sector",

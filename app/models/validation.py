@@ -56,6 +56,9 @@ def normalize_phone(value: object) -> str:
     raw = clean_text(value)
     if not raw:
         return ""
+    parts = [p for p in re.split(r"[/、,，;；]+", raw) if p.strip()]
+    if len(parts) > 1:  # 13800138000/13900139000: two people's numbers typed into one cell
+        raise ValueError(f"「{raw}」填了{len(parts)}个号码，每格只能填一个（其他号码可写在备注中）")
     ext = ""
     m = re.search(r"(?:转|ext\.?|x|#)\s*(\d{1,6})$", raw, flags=re.IGNORECASE)
     # A dash extension after a complete landline, as in the form this function returns (0AAA-NNNNNNN-EXT),
@@ -145,10 +148,12 @@ def normalize_date(value: object) -> date | None:
         return value.date() if isinstance(value, datetime) else value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return _from_serial(float(value))
-    text = clean_text(value).replace(" ", "")
+    # A time after the date is dropped — before spaces go, so "2026-3-5 8:30" keeps its day.
+    text = re.sub(r"(?:\s+|T|(?<=日))\d{1,2}:\d{2}(:\d{2})?$", "", clean_text(value)).replace(" ", "")
     if not text:
         return None
-    text = re.sub(r"[T]?\d{1,2}:\d{2}(:\d{2})?$", "", text)  # a time after the date is dropped
+    if re.fullmatch(r"\d{1,2}[-/.月]\d{1,2}日?", text):
+        raise ValueError(f"「{text}」没有写年份，请写成 2026-03-05 这样的完整日期")
     for pattern in _DATE_PATTERNS:
         m = pattern.match(text)
         if m:

@@ -10,6 +10,7 @@ from app.services.accounts import AccountService
 from app.services.context import Actor, Scope
 from app.services.dashboard import DashboardService
 from app.services.hazards import HazardService
+from app.services.letters import AccidentService, LetterService
 from app.services.organisation import REGISTERS, TownshipService, current_scope
 from app.services.registers import RegisterService
 from app.storage import Database
@@ -44,6 +45,14 @@ class Services:
     @property
     def hazards(self) -> HazardService:
         return HazardService(self.db, self.actor, self.scope)
+
+    @property
+    def letters(self) -> LetterService:
+        return LetterService(self.db, self.actor, self.scope)
+
+    @property
+    def accidents(self) -> AccidentService:
+        return AccidentService(self.db, self.actor, self.scope)
 
 
 __all__ = ["Services"]

@@ -1,5 +1,6 @@
-"""Demo township generator: a realistic, reproducible 乡镇 with villages, enterprises, units, contacts and a
-隐患排查治理台账 whose hazards are in every state of their lifecycle, each with its full event trail."""
+"""Demo township generator: a realistic, reproducible 乡镇 with villages, enterprises, units, contacts, a
+隐患排查治理台账 whose hazards are in every state of their lifecycle, each with its full event trail, and
+this year's 安全生产目标责任书 in every state with a few accidents (``demo_letters``)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ from app.models.deadlines import DeadlineRule, DeadlineRules
 from app.models.hazards import MAJOR, TRANSITIONS
 from app.models.validation import USCC_CHARSET, uscc_check_char
 from app.services.context import SYSTEM_ACTOR, Actor, Scope
+from app.services.demo_letters import add_demo_letters
 from app.services.fields import display, normalise
 from app.services.hazards import load_deadline_rules
 from app.services.organisation import TOWNSHIP_FIELDS, load_sectors
@@ -999,6 +1001,9 @@ def generate_demo(db: Database, seed: int = 2026, scale: int = 1, progress: Prog
         batches = builder.build()
         _insert(session, batches, progress)
         counts = {rows[0].__tablename__: len(rows) for _label, rows in batches if rows}
+        counts.update(add_demo_letters(session, db, actor, builder.scope, builder.today))
+        if progress is not None:
+            progress(sum(counts.values()), sum(counts.values()), "安全生产目标责任书")
         result = DemoResult(builder.town, builder.scope.township_id, counts)
         record_event(session, "system", f"生成演示乡镇「{builder.town}」：{result.contents}（随机种子{seed}，规模{scale}）",
                      entity="township", entity_id=builder.scope.township_id)

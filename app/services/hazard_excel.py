@@ -86,7 +86,7 @@ LEDGER_FIELDS: tuple[Field, ...] = (
     _column("unit_name", "单位/场所", "单位/场所名称", "企业（单位）名称", "企业名称/场所", "隐患所在单位"),
     _column("credit_code", "统一社会信用代码", "统一信用代码"),
     _column("sector", "行业领域", "行业类型", "所属行业领域"),
-    _column("location", "具体位置"),
+    _column("location", "具体位置", "隐患地点", "具体地点", "隐患具体位置", "隐患具体部位", "所在位置", "检查部位"),
     _column("description", "隐患描述", "隐患名称", "隐患内容描述"),
     _column("category", "隐患类别", "隐患分类"),
     _column("level", "隐患等级"),
@@ -497,7 +497,7 @@ class HazardExcelService:
     # -- reading and mapping ---------------------------------------------------------------------
     def load(self, path: str | os.PathLike[str], sheet: str | None = None) -> ImportSource:
         """Read the ledger sheet (without ``sheet``: the first sheet that looks like a hazard ledger)."""
-        source = self.sheets.load(path, KIND, sheet)
+        source = self.sheets.load(path, KIND, sheet, minimum=MIN_RECOGNISED)
         if len(auto_mapping(LEDGER_SPEC, source.data.headers)) < MIN_RECOGNISED:
             found = "、".join(h for h in source.data.headers[:8] if h)
             raise XiangAnError(

@@ -15,6 +15,7 @@ from app.documents.spreadsheet import (
     SourceRow,
     cell_text,
     header_key,
+    hidden_sheets,
     read_sheet,
     sheet_names,
     without_parenthetical,
@@ -232,21 +233,25 @@ class ImportService:
         return RegisterService(self.db, self.actor, self.scope, self._spec(kind))
 
     # -- reading the file --------------------------------------------------------------------------
-    def load(self, path: str | os.PathLike[str], kind: str, sheet: str | None = None) -> ImportSource:
-        """Read the file; without ``sheet``, take the first sheet whose header fits this register."""
+    def load(self, path: str | os.PathLike[str], kind: str, sheet: str | None = None,
+             minimum: int = 2) -> ImportSource:
+        """Read the file; without ``sheet``, take the first visible sheet whose header has ``minimum``
+        columns of this register."""
         spec, path = self._spec(kind), Path(path)
         names = sheet_names(path)
         if sheet is None:
-            sheet, data = self._probe(path, names, spec)
+            sheet, data = self._probe(path, names, spec, minimum)
         else:
             data = read_sheet(path, sheet, _known_headers(spec))
         if not data.rows:
             raise XiangAnError(f"文件「{path.name}」的工作表「{sheet}」在表头（第{data.header_row}行）下面没有数据。")
         return ImportSource(path, kind, names, sheet, data)
 
-    def _probe(self, path: Path, names: list[str], spec: RegisterSpec) -> tuple[str, SheetData]:
-        """Offices often put an instructions sheet first; try sheets named like the register first."""
-        ordered = sorted(names, key=lambda n: not _mentions(n, spec))[:PROBED_SHEETS]
+    def _probe(self, path: Path, names: list[str], spec: RegisterSpec, minimum: int = 2) -> tuple[str, SheetData]:
+        """Offices often put an instructions sheet first; try sheets named like the register first,
+        hidden sheets (lookup lists, old copies) last."""
+        hidden = hidden_sheets(path) if len(names) > 1 else set()
+        ordered = sorted(names, key=lambda n: (n in hidden, not _mentions(n, spec)))[:PROBED_SHEETS]
         fallback: tuple[str, SheetData] | None = None
         first_error: XiangAnError | None = None
         for name in ordered:
@@ -255,7 +260,7 @@ class ImportService:
             except XiangAnError as exc:
                 first_error = first_error or exc
                 continue
-            if len(auto_mapping(spec, data.headers)) >= 2:
+            if len(auto_mapping(spec, data.headers)) >= minimum:
                 return name, data
             fallback = fallback or (name, data)
         if fallback is not None:

@@ -21,6 +21,7 @@ MAX_IMAGE_PIXELS = 80_000_000  # a 12-megapixel phone photo is ~12M; this refuse
 IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "BMP": "image/bmp", "GIF": "image/gif",
                "TIFF": "image/tiff", "WEBP": "image/webp"}
 DOCUMENT_TYPES = {b"%PDF": "application/pdf"}
+HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
 
 
 @dataclass(frozen=True)
@@ -85,9 +86,13 @@ class AttachmentStore:
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
             pass
         with open(source, "rb") as fh:
-            magic = fh.read(4)
+            head = fh.read(12)
+        magic = head[:4]
         if not images_only and magic in DOCUMENT_TYPES:
             return DOCUMENT_TYPES[magic]
+        if head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS:
+            raise ValidationError.single(field, label, f"「{source.name}」是苹果手机的HEIC格式照片，暂不支持。"
+                                         "请转换为JPG后再添加（或在手机「设置 → 相机 → 格式」中选「兼容性最佳」）")
         wanted = "照片（JPG、PNG 等图片）" if images_only else "图片或 PDF 文件"
         raise ValidationError.single(field, label, f"「{source.name}」不是有效的{wanted}，可能已损坏")
 

@@ -23,6 +23,8 @@ def quick_check(db_path: Path) -> str | None:
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
+        if isinstance(exc, sqlite3.OperationalError) and any(w in str(exc).lower() for w in ("locked", "busy")):
+            raise StorageError(storage_message(exc)) from exc
         return str(exc)
     # One result row can hold many newline-separated findings (hundreds on a badly damaged file).
     problems = [line.strip() for r in rows if r[0] != "ok" for line in str(r[0]).splitlines() if line.strip()]

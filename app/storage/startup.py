@@ -42,6 +42,8 @@ class DatabaseDamaged(StorageError):
 
 def ensure_writable(folder: Path) -> None:
     """Fail early, with a clear reason, when the data folder cannot take writes."""
+    if folder.exists() and not folder.is_dir():
+        raise StorageError(f"数据文件夹 {folder} 是一个文件，不是文件夹。请用 --data-dir 指定一个文件夹。")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / ".write-test"

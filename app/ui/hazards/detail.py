@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
@@ -41,7 +41,7 @@ from app.services.hazards import (
 from app.ui.hazards.common import PRINT_TIP, STATUS_COLOURS, TAG_COLOURS, badge, write_and_open_pdf
 from app.ui.hazards.forms import PHOTO_LABELS, StepDialog
 from app.ui.style import DANGER, WARNING
-from app.ui.widgets.common import RememberingDialog, button, exec_once, show_error
+from app.ui.widgets.common import RememberingDialog, button, exec_once, load_photo, show_error
 
 A = HazardAction
 GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
@@ -187,7 +187,7 @@ class ImageViewer(RememberingDialog):
         self.index = max(0, min(index, len(self.photos) - 1))
         photo = self.photos[self.index]
         self.setWindowTitle(f"{self.title} — {photo.file_name}")
-        pixmap = QPixmap(str(photo.path))
+        pixmap = load_photo(photo.path)
         if pixmap.isNull():
             self.image.setText("照片文件缺失或已损坏。")
         else:
@@ -258,20 +258,22 @@ class HazardDetailDialog(RememberingDialog):
         row = QHBoxLayout()
         title = QLabel(f"隐患 {v['number']}　{v['unit_name']}")
         title.setObjectName("pageTitle")
+        title.setWordWrap(True)  # a long unit name or location must wrap, not widen the window past the screen
         row.addWidget(title)
         row.addSpacing(8)
         self.status_badge = badge(v["status"], STATUS_COLOURS.get(v["status"], "#5b6b7f"), name="status_badge")
-        row.addWidget(self.status_badge)
+        row.addWidget(self.status_badge, 0, Qt.AlignmentFlag.AlignVCenter)  # not stretched beside a wrapped title
         self.tags = [t for t, on in (("重大隐患", v.get("level") == MAJOR), ("逾期", d.overdue),
                                      ("临期", d.due_soon), ("延期", bool(v.get("extended"))),
                                      ("挂牌督办", bool(v.get("supervised")))) if on]
         for tag in self.tags:
-            row.addWidget(badge(tag, TAG_COLOURS[tag], filled=False, name="tag_badge"))
+            row.addWidget(badge(tag, TAG_COLOURS[tag], filled=False, name="tag_badge"), 0, Qt.AlignmentFlag.AlignVCenter)
         row.addStretch(1)
         column.addLayout(row)
         where = "　".join(x for x in (v.get("village"), v.get("sector"), v.get("location")) if x)
         line = QLabel(f"{where}　　{deadline_text(v, d.overdue, d.due_soon)}".strip())
         line.setObjectName("pageSubtitle")
+        line.setWordWrap(True)
         if d.overdue or d.due_soon:
             line.setStyleSheet(f"color: {DANGER if d.overdue else WARNING};")
         column.addWidget(line)
@@ -452,7 +454,7 @@ class HazardDetailDialog(RememberingDialog):
         thumb.setToolTip(f"{photo.file_name}（单击查看原图{more}）")
         thumb.setStyleSheet("QToolButton { border: 1px solid #dde3ea; background: white; border-radius: 4px; }"
                             " QToolButton:hover { border-color: #5aa0f2; }")
-        pixmap = QPixmap(str(photo.path))
+        pixmap = load_photo(photo.path)
         if pixmap.isNull():
             thumb.setText("缺失")
         else:

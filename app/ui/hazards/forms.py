@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QCompleter,
     QFileDialog,
@@ -28,7 +27,7 @@ from app.models.hazards import MAJOR
 from app.services import Services
 from app.services.hazards import PHOTO_ROLES, HazardDetail, HazardService, step_spec
 from app.ui.style import WARNING
-from app.ui.widgets.common import button, show_error, ui_settings
+from app.ui.widgets.common import button, load_photo, show_error, ui_settings
 from app.ui.widgets.record_form import RecordDialog
 
 A = HazardAction
@@ -90,7 +89,7 @@ class PhotoPicker(QWidget):
             thumb.setFixedSize(THUMB, THUMB)
             thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
             thumb.setStyleSheet("border: 1px solid #dde3ea; background: white;")
-            pixmap = QPixmap(str(path))
+            pixmap = load_photo(path)
             if pixmap.isNull():
                 thumb.setText("?")
             else:

@@ -276,7 +276,11 @@ class DataPanel(QWidget):
         show_info(self, f"已备份到：\n{target}")
 
     def on_check_clicked(self) -> None:
-        problem = self.maintenance.check()
+        try:
+            problem = self.maintenance.check()
+        except XiangAnError as exc:  # locked by another program: not damage, nothing to restore
+            show_error(self, str(exc))
+            return
         if problem:
             show_error(self, f"数据库检查发现问题：{problem}\n请恢复最近的备份。")
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
+from PySide6.QtGui import QImageReader, QPixmap
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidget
 
 _settings_file: Path | None = None
@@ -97,3 +98,11 @@ class RememberingDialog(QDialog):
     def done(self, result: int) -> None:
         ui_settings().setValue(f"{self.settings_key}/geometry", self.saveGeometry())
         super().done(result)
+
+
+def load_photo(path: Path) -> QPixmap:
+    """A photo as it should look: phones store portrait shots sideways with an EXIF rotation tag, which
+    QPixmap(path) ignores. A null pixmap when the file is missing or unreadable."""
+    reader = QImageReader(str(path))
+    reader.setAutoTransform(True)
+    return QPixmap.fromImage(reader.read())
