@@ -374,8 +374,23 @@ def cmd_accidents_list(args: argparse.Namespace) -> int:
     return 0
 
 
+class _ChineseHelp(argparse.HelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):
+        super().add_usage(usage, actions, groups, "用法：" if prefix is None else prefix)
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse whose usage errors are one Chinese line, like every other failure of the command line."""
+    """argparse speaking Chinese: headings in --help, and usage errors as one line like every other
+    failure of the command line. Sub-command parsers are made from this class too."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", _ChineseHelp)
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "参数"
+        self._optionals.title = "选项"
+        for action in self._actions:
+            if isinstance(action, argparse._HelpAction):
+                action.help = "显示本帮助并退出"
 
     _MESSAGES = (
         (r"the following arguments are required: (.+)", "缺少必需的参数：{0}"),

@@ -212,3 +212,12 @@ def test_check_on_a_damaged_database_does_not_promise_an_upgrade(tmp_path):
     report = subprocess.run([sys.executable, "-m", "app", "check", "--json", "--data-dir", str(folder)],
                             capture_output=True, text=True, env=env)
     assert json.loads(report.stdout)["migration_needed"] is None
+
+
+def test_help_speaks_chinese():
+    done = subprocess.run([sys.executable, "-m", "app", "hazards", "import", "--help"], capture_output=True,
+                          text=True, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert done.returncode == 0
+    assert done.stdout.startswith("用法：xiangan hazards import")
+    assert "显示本帮助并退出" in done.stdout and "选项" in done.stdout
+    assert "usage:" not in done.stdout and "show this help" not in done.stdout
