@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
@@ -120,13 +122,13 @@ class ImportDialog(RememberingDialog):
 
     def load(self, path: Path, first: bool = False) -> bool:
         sheet = None if first else self.sheet_combo.currentText() or None
-        try:
-            self.source = self.importer.load(path, self.kind, sheet)
-        except XiangAnError as exc:
-            self.load_problem = str(exc)
-            self._error(self.load_problem)
+        source, problem = self._read("正在读取文件…", lambda: self.importer.load(path, self.kind, sheet))
+        if source is None:
+            self.load_problem = problem
+            self._error(problem)
             self.source = None
             return False
+        self.source = source
         self.load_problem = ""
         self._error("")
         self.path_edit.setText(str(path))
@@ -280,11 +282,12 @@ class ImportDialog(RememberingDialog):
             if problem:
                 self._error(problem)
                 return
-            try:
-                self.preview_rows = self.importer.preview(self.kind, self.source, mapping)
-            except XiangAnError as exc:
-                self._error(str(exc))
+            source = self.source
+            rows, problem = self._read("正在检查每一行…", lambda: self.importer.preview(self.kind, source, mapping))
+            if rows is None:
+                self._error(problem)
                 return
+            self.preview_rows = rows
             self._error("")
             self._fill_preview()
             self._show_page(2)
@@ -307,6 +310,19 @@ class ImportDialog(RememberingDialog):
         show_info(self, f"导入完成：新增 {result.created} 条，更新 {result.updated} 条，"
                         f"无变化 {result.unchanged} 条，跳过 {skipped} 行。", "导入完成")
         self.accept()
+
+    def _read(self, text: str, fn: Callable[[], Any]) -> tuple[Any, str]:
+        """Read or check the file off the UI thread (a 10,000-row sheet takes seconds); a problem with
+        the file comes back as text for this dialog to show in place, not as a message box."""
+
+        def job(_progress: Callable[[int, int], None], _cancelled: Callable[[], bool]) -> tuple[Any, str]:
+            try:
+                return fn(), ""
+            except XiangAnError as exc:
+                return None, str(exc)
+
+        outcome = run_with_progress(self, text, job)
+        return outcome if outcome is not None else (None, "")  # None: an unexpected error, already shown
 
     def _error(self, text: str) -> None:
         self.error_label.setText(text)
