@@ -336,3 +336,21 @@ def test_photo_helper_downscales_and_flattens(tmp_path: Path) -> None:
     flat = prepare_photo(rgba)
     assert flat is not None
     assert Image.open(io.BytesIO(flat.jpeg)).getpixel((5, 5))[0] > 240  # transparent → white, not black
+
+
+def test_printing_through_the_service_is_audited(services, tmp_path):
+    from sqlalchemy import select
+
+    from app.models import AuditEntry
+    from app.services.hazards import HazardService
+
+    hazards = HazardService(services.db, services.actor, services.scope)
+    hazard_id = hazards.register({"unit_name": "青山石材厂", "location": "切割车间", "description": "配电箱无漏电保护"})
+    number = hazards.get(hazard_id).values["number"]
+    notice = hazards.print_notice(hazard_id, tmp_path / "notice.pdf")
+    ledger = hazards.print_ledger([hazard_id], tmp_path / "ledger.pdf")
+    assert notice.stat().st_size > 0 and ledger.stat().st_size > 0
+    with services.db.session() as session:
+        summaries = [e.summary for e in session.scalars(select(AuditEntry).where(AuditEntry.action == "export"))]
+    assert f"打印隐患整改通知书 {number}" in summaries
+    assert "打印隐患台账（1 条）" in summaries

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import NotFound, ValidationError
 from app.models import Attachment, Enterprise, Hazard, HazardAction, HazardEvent, HazardStatus, Village
+from app.models.audit import record_event
 from app.models.config_data import active_document
 from app.models.deadlines import DeadlineRules, parse_deadline_rules
 from app.models.hazards import (
@@ -381,6 +382,41 @@ class HazardService:
     def allowed_actions(self, hazard_id: str) -> list[HazardAction]:
         with self.db.session() as session:
             return self._allowed(self._load(session, hazard_id))
+
+    # -- printed documents (audited: what left the office on paper, when, by whom) -------------
+    def print_notice(self, hazard_id: str, path: Path) -> Path:
+        from app.documents.hazard_pdfs import write_notice
+
+        detail = self.get(hazard_id)
+        write_notice(detail, self._township_profile(), path)
+        self._audit_print(f"打印隐患整改通知书 {detail.values['number']}", hazard_id)
+        return path
+
+    def print_review(self, hazard_id: str, path: Path) -> Path:
+        from app.documents.hazard_pdfs import write_review
+
+        detail = self.get(hazard_id)
+        write_review(detail, self._township_profile(), path)
+        self._audit_print(f"打印整改复查/验收意见书 {detail.values['number']}", hazard_id)
+        return path
+
+    def print_ledger(self, ids: Sequence[str], path: Path) -> Path:
+        """The ledger of exactly these hazards, in this order (what the screen shows)."""
+        from app.documents.hazard_pdfs import write_ledger
+
+        fetched = self.fetch_rows(ids)
+        write_ledger([fetched[i] for i in ids if i in fetched], self._township_profile(), path)
+        self._audit_print(f"打印隐患台账（{len(fetched)} 条）", "")
+        return path
+
+    def _township_profile(self) -> dict[str, Any]:
+        from app.services.organisation import TownshipService
+
+        return TownshipService(self.db, self.actor).profile()
+
+    def _audit_print(self, summary: str, hazard_id: str) -> None:
+        with self.db.session(self.actor.username) as session:
+            record_event(session, "export", summary, "hazard", hazard_id)
 
     def find_by_number(self, number: str) -> str:
         """The id of the hazard people call ``number`` (e.g. 2026-0017)."""

@@ -477,14 +477,11 @@ class HazardDetailDialog(RememberingDialog):
 
     def on_print_clicked(self, kind: str) -> None:
         assert self.detail is not None
-        detail = self.detail
-        number = detail.values["number"]
-        profile = self.services.township.profile()
-        from app.documents import hazard_pdfs
-
+        hazards, hazard_id = self.services.hazards, self.detail.id
+        number = self.detail.values["number"]
         if kind == "notice":
             write_and_open_pdf(self, "隐患整改通知书", f"隐患整改通知书-{number}.pdf",
-                               lambda path: hazard_pdfs.write_notice(detail, profile, Path(path)))
+                               lambda path: hazards.print_notice(hazard_id, Path(path)))
         else:
             write_and_open_pdf(self, "整改验收意见书", f"整改验收意见书-{number}.pdf",
-                               lambda path: hazard_pdfs.write_review(detail, profile, Path(path)))
+                               lambda path: hazards.print_review(hazard_id, Path(path)))

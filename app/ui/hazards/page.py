@@ -321,16 +321,9 @@ class HazardsPage(QWidget):
             show_info(self, "台账中没有符合筛选条件的隐患，没有可打印的内容。")
             return
         hazards = self.services.hazards
-        profile = self.services.township.profile()
-
-        def write(path: Path) -> None:
-            from app.documents.hazard_pdfs import write_ledger
-
-            fetched = hazards.fetch_rows(ids)
-            write_ledger([fetched[i] for i in ids if i in fetched], profile, path)
-
         title = f"{self.services.scope.township_name}隐患排查治理台账"
-        write_and_open_pdf(self, "隐患排查治理台账", f"{title}（{date.today().isoformat()}）.pdf", write)
+        write_and_open_pdf(self, "隐患排查治理台账", f"{title}（{date.today().isoformat()}）.pdf",
+                           lambda path: hazards.print_ledger(ids, Path(path)))
 
     def on_import_clicked(self) -> None:
         from app.ui.hazards.importing import import_hazards
