@@ -90,3 +90,18 @@ def test_phone_photo_with_exif_rotation_shows_upright(tmp_path: Path):
     pixmap = load_photo(path)
     assert (pixmap.width(), pixmap.height()) == (100, 200)
     assert load_photo(tmp_path / "missing.jpg").isNull()
+
+
+def test_thumbnails_are_decoded_small(qtbot, tmp_path):  # noqa: ANN001
+    from PySide6.QtGui import QImage
+
+    from app.ui.widgets.common import load_photo
+
+    big = tmp_path / "大图.jpg"
+    image = QImage(4000, 3000, QImage.Format.Format_RGB32)
+    image.fill(0x336699)
+    assert image.save(str(big))
+    thumb = load_photo(big, max_side=192)
+    assert (thumb.width(), thumb.height()) == (192, 144)
+    assert load_photo(big).width() == 4000
+    assert load_photo(tmp_path / "missing.jpg", max_side=192).isNull()

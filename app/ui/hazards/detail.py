@@ -187,7 +187,7 @@ class ImageViewer(RememberingDialog):
         self.index = max(0, min(index, len(self.photos) - 1))
         photo = self.photos[self.index]
         self.setWindowTitle(f"{self.title} — {photo.file_name}")
-        pixmap = load_photo(photo.path)
+        pixmap = load_photo(photo.path, max_side=2000)
         if pixmap.isNull():
             self.image.setText("照片文件缺失或已损坏。")
         else:
@@ -454,7 +454,7 @@ class HazardDetailDialog(RememberingDialog):
         thumb.setToolTip(f"{photo.file_name}（单击查看原图{more}）")
         thumb.setStyleSheet("QToolButton { border: 1px solid #dde3ea; background: white; border-radius: 4px; }"
                             " QToolButton:hover { border-color: #5aa0f2; }")
-        pixmap = load_photo(photo.path)
+        pixmap = load_photo(photo.path, max_side=THUMB * 2)
         if pixmap.isNull():
             thumb.setText("缺失")
         else:

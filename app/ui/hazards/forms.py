@@ -89,7 +89,7 @@ class PhotoPicker(QWidget):
             thumb.setFixedSize(THUMB, THUMB)
             thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
             thumb.setStyleSheet("border: 1px solid #dde3ea; background: white;")
-            pixmap = load_photo(path)
+            pixmap = load_photo(path, max_side=THUMB * 2)
             if pixmap.isNull():
                 thumb.setText("?")
             else:

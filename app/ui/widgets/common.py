@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QImageReader, QPixmap
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidget
 
@@ -100,9 +100,13 @@ class RememberingDialog(QDialog):
         super().done(result)
 
 
-def load_photo(path: Path) -> QPixmap:
+def load_photo(path: Path, max_side: int = 0) -> QPixmap:
     """A photo as it should look: phones store portrait shots sideways with an EXIF rotation tag, which
-    QPixmap(path) ignores. A null pixmap when the file is missing or unreadable."""
+    QPixmap(path) ignores. With ``max_side`` it is decoded at that size (a thumbnail of a 12-megapixel
+    photo then costs milliseconds, not a full decode). A null pixmap when missing or unreadable."""
     reader = QImageReader(str(path))
     reader.setAutoTransform(True)
+    size = reader.size()
+    if max_side and size.isValid() and max(size.width(), size.height()) > max_side:
+        reader.setScaledSize(size.scaled(max_side, max_side, Qt.AspectRatioMode.KeepAspectRatio))
     return QPixmap.fromImage(reader.read())
