@@ -92,7 +92,7 @@ def test_phone_photo_with_exif_rotation_shows_upright(tmp_path: Path):
     assert load_photo(tmp_path / "missing.jpg").isNull()
 
 
-def test_thumbnails_are_decoded_small(qtbot, tmp_path):  # noqa: ANN001
+def test_thumbnails_are_decoded_small(qtbot, tmp_path):
     from PySide6.QtGui import QImage
 
     from app.ui.widgets.common import load_photo
