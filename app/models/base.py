@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Boolean, DateTime, Integer, MetaData, String, TypeDecorator
+from sqlalchemy import JSON, Boolean, DateTime, Integer, MetaData, String, Text, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -113,3 +113,19 @@ class SyncedMixin:
     base_version: Mapped[int] = mapped_column(Integer, default=0)
     hlc: Mapped[str] = mapped_column(String(64), default="")
     deleted: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+
+
+class EventTrailMixin:
+    """One step in a record's history (who, when, what moved from which status to which).
+
+    Written once and never changed: the trail is evidence for inspections. ``app.models.tracking``
+    refuses edits through the ORM; migrations add triggers that refuse them in SQL.
+    """
+
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    username: Mapped[str] = mapped_column(String(64), default="")
+    action: Mapped[str] = mapped_column(String(8))
+    from_status: Mapped[str] = mapped_column(String(8), default="")
+    to_status: Mapped[str] = mapped_column(String(8), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -8,13 +8,12 @@ extension. Rules that must hold whoever calls (UI, import, sync) live here, not 
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
-from typing import Any
+from datetime import date
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, event
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, SyncedMixin, UTCDateTime, utcnow
+from app.models.base import Base, EventTrailMixin, SyncedMixin
 from app.models.organisation import live_unique
 
 
@@ -151,27 +150,13 @@ class Hazard(SyncedMixin, Base):
         return [label for name, label in FIVE_IN_PLACE.items() if getattr(self, name) in (None, "")]
 
 
-class HazardEvent(SyncedMixin, Base):
-    """One step in a hazard's history. Written once, never changed (the trail is evidence)."""
+class HazardEvent(EventTrailMixin, SyncedMixin, Base):
+    """One step in a hazard's history, with the date and number of the paper it produced."""
 
     __tablename__ = "hazard_event"
     __audit_label__ = "隐患处理记录"
 
     township_id: Mapped[str] = mapped_column(ForeignKey("township.id"), index=True)
     hazard_id: Mapped[str] = mapped_column(ForeignKey("hazard.id"), index=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    username: Mapped[str] = mapped_column(String(64), default="")
-    action: Mapped[str] = mapped_column(String(8))
-    from_status: Mapped[str] = mapped_column(String(8), default="")
-    to_status: Mapped[str] = mapped_column(String(8), default="")
     event_date: Mapped[date | None] = mapped_column(Date, nullable=True)  # the date on the paper
     doc_number: Mapped[str] = mapped_column(String(64), default="")
-    note: Mapped[str] = mapped_column(Text, default="")
-    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-
-
-@event.listens_for(Session, "before_flush")
-def _events_are_append_only(session: Session, _ctx: Any, _instances: Any) -> None:
-    for obj in session.dirty:
-        if isinstance(obj, HazardEvent) and session.is_modified(obj):
-            raise RuntimeError("hazard events are append-only")

@@ -21,7 +21,7 @@ from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, eve
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.errors import ValidationError
-from app.models.base import SYNC_COLUMNS, Base, SyncedMixin, UTCDateTime, utcnow
+from app.models.base import SYNC_COLUMNS, Base, EventTrailMixin, SyncedMixin, UTCDateTime
 from app.models.letter_content import COMPARATORS, LetterContent, Party, Section, Target
 from app.models.organisation import live_unique
 
@@ -259,7 +259,7 @@ class Letter(SyncedMixin, Base):
         return self.status in SIGNED_STATES
 
 
-class LetterEvent(SyncedMixin, Base):
+class LetterEvent(EventTrailMixin, SyncedMixin, Base):
     """One step in a letter's history. Written once, never changed."""
 
     __tablename__ = "letter_event"
@@ -267,13 +267,6 @@ class LetterEvent(SyncedMixin, Base):
 
     township_id: Mapped[str] = mapped_column(ForeignKey("township.id"), index=True)
     letter_id: Mapped[str] = mapped_column(ForeignKey("letter.id"), index=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    username: Mapped[str] = mapped_column(String(64), default="")
-    action: Mapped[str] = mapped_column(String(8))
-    from_status: Mapped[str] = mapped_column(String(8), default="")
-    to_status: Mapped[str] = mapped_column(String(8), default="")
-    note: Mapped[str] = mapped_column(Text, default="")
-    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class Accident(SyncedMixin, Base):
@@ -354,8 +347,6 @@ def _letter_rules(session: Session, _ctx: Any, _instances: Any) -> None:
         if isinstance(obj, Accident):
             obj.regrade()
     for obj in session.dirty:
-        if isinstance(obj, LetterEvent) and session.is_modified(obj):
-            raise RuntimeError("letter events are append-only")
         if isinstance(obj, Letter) and session.is_modified(obj):
             problem = signed_letter_problem(obj)
             if problem:

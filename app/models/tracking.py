@@ -12,7 +12,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from app.models.audit import record_changes
-from app.models.base import CLOCK, SYNC_COLUMNS, SyncedMixin, new_id, utcnow
+from app.models.base import CLOCK, SYNC_COLUMNS, EventTrailMixin, SyncedMixin, new_id, utcnow
 
 
 def _stamp(obj: SyncedMixin, replica_id: str, new: bool) -> None:
@@ -58,3 +58,6 @@ def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
     for obj in list(session.deleted):
         if isinstance(obj, SyncedMixin):
             raise RuntimeError("synced rows are never hard-deleted; set deleted=True instead")
+    for obj in session.dirty:
+        if isinstance(obj, EventTrailMixin) and session.is_modified(obj):
+            raise RuntimeError(f"{type(obj).__tablename__} rows are append-only")
