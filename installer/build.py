@@ -56,6 +56,7 @@ SYSTEM_LIBRARIES = {
     "libpng16.so.16": "libpng16-16 | libpng16-16t64", "libz.so.1": "zlib1g", "libbz2.so.1.0": "libbz2-1.0",
     "liblzma.so.5": "liblzma5", "libexpat.so.1": "libexpat1", "libzstd.so.1": "libzstd1",
     "libbrotlicommon.so.1": "libbrotli1", "libbrotlidec.so.1": "libbrotli1",
+    "libcups.so.2": "libcups2 | libcups2t64",
 }
 # Needed at run time although nothing links to them: the X keyboard data libxkbcommon reads.
 RUNTIME_PACKAGES = ("xkb-data",)

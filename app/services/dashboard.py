@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 
@@ -11,6 +11,7 @@ from app.models import AuditEntry, Contact, Enterprise, TownshipUnit, Village
 from app.models.deadlines import DUE_SOON_DEFAULT_DAYS
 from app.services.context import SYSTEM_ACTOR, Scope
 from app.services.hazards import HazardCounts, HazardService, load_deadline_rules
+from app.services.letters import LetterService
 from app.services.organisation import load_sectors
 from app.storage import Database
 
@@ -91,8 +92,17 @@ class DashboardService:
         # Hazards first: an overdue hazard matters more than a missing phone number. The counts only
         # read, so the system actor (whose role is never used here) is enough.
         out.hazards = HazardService(self.db, SYSTEM_ACTOR, s).counts()
-        out.attention[:0] = self._hazard_attention(out.hazards, out.due_soon_days)
+        out.attention[:0] = self._hazard_attention(out.hazards, out.due_soon_days) + self._letter_attention(s)
         return out
+
+    def _letter_attention(self, s: Scope) -> list[Attention]:
+        """Once this year's 责任书 are under way, who has still not signed (generated or not)."""
+        letters = LetterService(self.db, SYSTEM_ACTOR, s)
+        year = date.today().year
+        if year not in letters.years():
+            return []
+        unsigned = sum(len(c.unsigned) for c in letters.coverage(year).values())
+        return [Attention(f"{unsigned} 个单位尚未签订{year}年度责任书", "letters:unsigned", unsigned)] if unsigned else []
 
     @staticmethod
     def _hazard_attention(counts: HazardCounts, due_soon_days: int) -> list[Attention]:

@@ -20,10 +20,12 @@ class ReportService:
         self.actor = actor
         self.scope = scope
 
-    def village_roster(self, path: str | os.PathLike[str], made_on: date | None = None) -> int:
+    def village_roster(self, path: str | os.PathLike[str], made_on: date | None = None,
+                       audit: bool = True) -> int:
         """Write 村（社区）基本情况表 as a PDF; return how many villages/communities it lists.
 
-        Ordered by division code (the county's order), villages without a code last by name."""
+        Ordered by division code (the county's order), villages without a code last by name.
+        ``audit=False`` only for the installation self-test, whose scratch copy leaves the app nowhere."""
         profile = TownshipService(self.db, self.actor).profile()
         header = RosterHeader(
             township=profile.get("name") or self.scope.township_name,
@@ -42,6 +44,8 @@ class ReportService:
             for r in rows
         ]
         written = write_village_roster(path, header, lines, made_on)
+        if not audit:
+            return len(lines)
         with self.db.session(self.actor.username) as session:  # names and phone numbers left the app
             record_event(session, "export", f"导出村（社区）基本情况表（{len(lines)}个）到「{Path(written).name}」",
                          entity="village")

@@ -24,6 +24,7 @@ from app import APP_NAME, __version__
 from app.services import Services
 from app.ui.dashboard.page import DashboardPage
 from app.ui.hazards.page import HazardsPage
+from app.ui.letters.page import LettersPage
 from app.ui.organisation.page import OrganisationPage
 from app.ui.settings.page import SettingsPage
 from app.ui.style import icon
@@ -43,6 +44,7 @@ AREAS: list[Area] = [
     Area("dashboard", "工作台", "dashboard", lambda s, _d: DashboardPage(s)),
     Area("organisation", "组织机构", "organisation", lambda s, _d: OrganisationPage(s)),
     Area("hazards", "隐患排查", "hazards", lambda s, _d: HazardsPage(s)),
+    Area("letters", "责任书", "letters", lambda s, _d: LettersPage(s)),
     Area("settings", "设置", "settings", lambda s, d: SettingsPage(s, d)),
 ]
 

@@ -69,6 +69,7 @@ def _dialogs(window: QWidget, out: Path, written: list[Path]) -> None:
     first.pages.setCurrentIndex(0)
     _shoot_and_dispose(first, out / "dialog-first-run.png", written)
     _hazard_dialogs(services, window, out, written)
+    _letter_dialogs(services, window, out, written)
     enterprises = services.register("enterprises")
     dialog = RecordDialog(ENTERPRISES, enterprises.choices, _validate_only, None, window)
     dialog.form.set_values({"name": "青山镇示例加工厂", "credit_code": "91360726MA35XXXX1", "phone": "1380013"})
@@ -89,6 +90,29 @@ def _hazard_dialogs(services: Services, window: QWidget, out: Path, written: lis
     if assigned:
         start = StepDialog(hazards, HazardAction.START, hazards.get(assigned[0]), window)
         _shoot_and_dispose(start, out / "dialog-hazard-five-in-place.png", written)
+
+
+def _letter_dialogs(services: Services, window: QWidget, out: Path, written: list[Path]) -> None:
+    """A village letter's text, its 考核 (the demo's accidents), and the signing and editing forms."""
+    from app.ui.letters.detail import LetterDetailDialog
+    from app.ui.letters.dialogs import EditLetterDialog, SignDialog
+
+    rows = services.letters.list(include_superseded=False)
+    if not rows:
+        return
+    vetoed = {a.letter_id for a in services.letters.assess(rows[0].year) if a.vetoed}
+    shown = next((r for r in rows if r.id in vetoed), rows[0])
+    detail = LetterDetailDialog(services, shown.id, window)
+    _shoot_and_dispose(detail, out / "dialog-letter-detail.png", written)
+    detail = LetterDetailDialog(services, shown.id, window)
+    detail.tabs.setCurrentIndex(3)
+    _shoot_and_dispose(detail, out / "dialog-letter-assessment.png", written)
+    draft = next((r for r in rows if r.status == "草稿"), None)
+    if draft is not None:
+        content = services.letters.content(draft.id)
+        _shoot_and_dispose(SignDialog(services, draft.id, content, window), out / "dialog-letter-sign.png", written)
+        _shoot_and_dispose(EditLetterDialog(services, draft.id, content, window), out / "dialog-letter-edit.png",
+                           written)
 
 
 def _validate_only(values: dict) -> str:

@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 from types import TracebackType
 
 from PySide6.QtWidgets import QApplication
 
-from app.ui.main_window import AREAS
+from app.ui.main_window import AREAS, MainWindow
 from app.ui.showcase import showcase_window
+
+
+def _preview_a_document(window: MainWindow) -> None:
+    """Write a real PDF and open it in the print preview: proves the fonts, the PDF engine and
+    Qt's print support made it into an installed build. Nothing is left in the user's data."""
+    from app.services.reports import ReportService
+    from app.ui.widgets.pdf_preview import PdfPreviewDialog
+
+    with tempfile.TemporaryDirectory(prefix="xiangan-selftest-") as scratch:
+        path = Path(scratch) / "roster.pdf"
+        services = window.services
+        ReportService(services.db, services.actor, services.scope).village_roster(path, audit=False)
+        preview = PdfPreviewDialog(path, "自检", window)
+        if not preview.page_labels:
+            raise RuntimeError("PDF preview rendered no pages")
+        preview.grab()
+        preview.close()
 
 
 def run_self_test(app: QApplication, data_dir: Path) -> int:
@@ -27,6 +45,7 @@ def run_self_test(app: QApplication, data_dir: Path) -> int:
                 window.show_area(area.key)
                 app.processEvents()
                 window.grab()  # paints every visible widget, as a user's screen would
+            _preview_a_document(window)
             app.processEvents()
     except Exception:
         failures.append(traceback.format_exc())

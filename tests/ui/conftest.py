@@ -74,3 +74,12 @@ def type_into(qtbot, editor, text: str) -> None:
         qtbot.keyClicks(editor, text)
     else:
         editor.insert(text)
+
+
+def previewed_pdfs() -> list[Path]:
+    """The PDFs currently open in the app's print preview windows."""
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.widgets.pdf_preview import PdfPreviewDialog
+
+    return [w.path for w in QApplication.topLevelWidgets() if isinstance(w, PdfPreviewDialog) and w.isVisible()]

@@ -20,7 +20,7 @@ from app.ui.hazards.forms import StepDialog
 from app.ui.hazards.page import HazardsPage
 from app.ui.main_window import MainWindow
 from tests.conftest import READER
-from tests.ui.conftest import type_into
+from tests.ui.conftest import previewed_pdfs, type_into
 
 TODAY = date.today()
 
@@ -358,7 +358,8 @@ def test_print_notice_writes_a_pdf_and_opens_it(qtbot, services, window, monkeyp
     qtbot.addWidget(dialog)
     _click(qtbot, dialog.print_buttons["notice"])
     assert target.is_file() and target.read_bytes()[:4] == b"%PDF"
-    assert [Path(url.toLocalFile()) for url in opened_urls] == [target]
+    assert target in previewed_pdfs()  # shown in the app's preview, printed from there
+    assert not opened_urls
 
 
 def _save_as(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
@@ -383,7 +384,7 @@ def test_print_ledger_writes_the_filtered_rows_and_opens_the_pdf(qtbot, services
     assert [[r["unit_name"] for r in rows] for rows in written] == [["红旗锅炉房"]]
     pdf = target.with_suffix(".pdf")
     assert pdf.read_bytes()[:4] == b"%PDF"
-    assert [Path(url.toLocalFile()) for url in opened_urls] == [pdf]
+    assert pdf in previewed_pdfs()
     assert page.print_button.toolTip().startswith("生成 PDF 文件")
 
 

@@ -38,10 +38,11 @@ from app.services.hazards import (
     HazardDetail,
     step_spec,
 )
-from app.ui.hazards.common import PRINT_TIP, STATUS_COLOURS, TAG_COLOURS, badge, write_and_open_pdf
+from app.ui.hazards.common import STATUS_COLOURS, TAG_COLOURS, badge
 from app.ui.hazards.forms import PHOTO_LABELS, StepDialog
 from app.ui.style import DANGER, WARNING
 from app.ui.widgets.common import RememberingDialog, button, exec_once, load_photo, show_error
+from app.ui.widgets.pdf_preview import PRINT_TIP, save_and_preview_pdf
 
 A = HazardAction
 GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
@@ -480,8 +481,8 @@ class HazardDetailDialog(RememberingDialog):
         hazards, hazard_id = self.services.hazards, self.detail.id
         number = self.detail.values["number"]
         if kind == "notice":
-            write_and_open_pdf(self, "隐患整改通知书", f"隐患整改通知书-{number}.pdf",
+            save_and_preview_pdf(self, "隐患整改通知书", f"隐患整改通知书-{number}.pdf",
                                lambda path: hazards.print_notice(hazard_id, Path(path)))
         else:
-            write_and_open_pdf(self, "整改验收意见书", f"整改验收意见书-{number}.pdf",
+            save_and_preview_pdf(self, "整改验收意见书", f"整改验收意见书-{number}.pdf",
                                lambda path: hazards.print_review(hazard_id, Path(path)))

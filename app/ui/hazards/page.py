@@ -28,11 +28,12 @@ from app.models import HazardStatus
 from app.models.hazards import LEVELS, MAJOR
 from app.services import Services
 from app.services.hazards import LEDGER_COLUMNS, HazardQuery
-from app.ui.hazards.common import DUE_SOON_BG, OVERDUE_BG, PRINT_TIP, row_background, write_and_open_pdf
+from app.ui.hazards.common import DUE_SOON_BG, OVERDUE_BG, row_background
 from app.ui.hazards.detail import HazardDetailDialog
 from app.ui.hazards.forms import register_hazard
 from app.ui.widgets.common import button, page_header, show_error, show_info, ui_settings
 from app.ui.widgets.lazy_table import LazyTableModel
+from app.ui.widgets.pdf_preview import PRINT_TIP, save_and_preview_pdf
 from app.ui.widgets.progress import run_with_progress
 
 # Ledger columns as the office reads them; the service's LEDGER_COLUMNS says what exists. Headers are
@@ -322,7 +323,7 @@ class HazardsPage(QWidget):
             return
         hazards = self.services.hazards
         title = f"{self.services.scope.township_name}隐患排查治理台账"
-        write_and_open_pdf(self, "隐患排查治理台账", f"{title}（{date.today().isoformat()}）.pdf",
+        save_and_preview_pdf(self, "隐患排查治理台账", f"{title}（{date.today().isoformat()}）.pdf",
                            lambda path: hazards.print_ledger(ids, Path(path)))
 
     def on_import_clicked(self) -> None:
