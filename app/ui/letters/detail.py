@@ -246,7 +246,7 @@ class LetterDetailDialog(RememberingDialog):
                 f"<br><span style='color:#5b6b7f'>· {escape(_accident_line(accidents[i]))}</span>"
                 for i in t.accidents if i in accidents)
             parts.append(f"<tr><td>{escape(t.text)}{'（一票否决项）' if t.veto else ''}{causes}</td>"
-                         f"<td align='center'>{t.value.normalize():f}{' 元' if t.metric == 'direct_loss_yuan' else ''}</td>"
+                         f"<td align='center'>{t.value.normalize():,f}{' 元' if t.metric == 'direct_loss_yuan' else ''}</td>"
                          f"<td align='center' style='color:{c}'><b>{text}</b></td></tr>")
         parts.append("</table>")
         self.assessment_view.setHtml("".join(parts))
