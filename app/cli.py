@@ -30,7 +30,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
     import app.services  # noqa: F401
     from app.ui.application import run_gui
 
-    return run_gui(data_dir(args.data_dir), self_test=args.self_test)
+    return run_gui(data_dir(args.data_dir), self_test=args.self_test, check_printing=args.check_printing)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -435,6 +435,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     gui = add("gui", cmd_gui, "启动图形界面（默认）")
     gui.add_argument("--self-test", action="store_true", help="打开主窗口和每个功能区一次后退出（安装自检）")
+    gui.add_argument("--check-printing", action="store_true",
+                     help="自检时再生成一份PDF并在打印预览中打开（检查字体、PDF引擎和打印支持是否完整安装）")
     demo = add("demo", cmd_demo, "在数据文件夹中生成演示乡镇")
     demo.add_argument("--seed", type=int, default=2026, help="随机种子（相同种子生成相同数据）")
     demo.add_argument("--scale", type=int, default=1, help="规模倍数（1 = 12个村、约80家企业、60条隐患）")

@@ -221,3 +221,11 @@ def test_help_speaks_chinese():
     assert done.stdout.startswith("用法：xiangan hazards import")
     assert "显示本帮助并退出" in done.stdout and "选项" in done.stdout
     assert "usage:" not in done.stdout and "show this help" not in done.stdout
+
+
+def test_self_test_can_also_check_printing(tmp_path):
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run([sys.executable, "-m", "app", "gui", "--self-test", "--check-printing",
+                           "--data-dir", str(tmp_path / "d")], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "PDF 打印预览正常" in done.stdout

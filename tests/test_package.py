@@ -122,7 +122,7 @@ def smoke(executable: Path, home: Path) -> None:
     assert demo.returncode == 0, demo.stderr
     assert "已生成演示乡镇" in demo.stdout
 
-    selftest = xiangan(executable, "gui", "--self-test", "--data-dir", data, home=home)
+    selftest = xiangan(executable, "gui", "--self-test", "--check-printing", "--data-dir", data, home=home)
     assert selftest.returncode == 0, selftest.stdout + selftest.stderr
     assert "自检通过" in selftest.stdout
 
@@ -293,7 +293,7 @@ def test_data_from_the_previous_release_opens_after_a_backed_up_migration(releas
     assert check["schema_revision"] == PREVIOUS_RELEASE_SCHEMA
     assert check["migration_needed"] == (migrate.head_revision() != PREVIOUS_RELEASE_SCHEMA)
 
-    selftest = xiangan(exe, "gui", "--self-test", "--data-dir", data, home=home)  # the first open migrates
+    selftest = xiangan(exe, "gui", "--self-test", "--check-printing", "--data-dir", data, home=home)  # the first open migrates
     assert selftest.returncode == 0, selftest.stdout + selftest.stderr
 
     demo = xiangan(exe, "demo", "--data-dir", data, home=home)  # refuses politely: a township exists

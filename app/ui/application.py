@@ -133,12 +133,12 @@ def sign_in(db: Database) -> Actor | None:
     return actor
 
 
-def run_gui(data_dir: Path, self_test: bool = False) -> int:
+def run_gui(data_dir: Path, self_test: bool = False, check_printing: bool = False) -> int:
     app = create_application()
     if self_test:
         from app.ui.self_test import run_self_test
 
-        return run_self_test(app, data_dir)
+        return run_self_test(app, data_dir, check_printing)
     setup_logging(data_dir)
     install_excepthook()
     set_ui_settings_file(data_dir / "ui.ini")
