@@ -33,7 +33,7 @@ from app.models.hazards import (
 from app.paths import resource
 from app.services.context import Actor, Scope
 from app.services.fields import Field, RegisterSpec, display, is_blank, normalise
-from app.services.registers import Resolver
+from app.services.registers import Resolver, id_by_number
 from app.storage import Database
 from app.storage.attachments import AttachmentStore
 
@@ -419,14 +419,7 @@ class HazardService:
             record_event(session, "export", summary, "hazard", hazard_id)
 
     def find_by_number(self, number: str) -> str:
-        """The id of the hazard people call ``number`` (e.g. 2026-0017)."""
-        with self.db.session() as session:
-            found = session.scalar(select(Hazard.id).where(
-                Hazard.township_id == self.scope.township_id, Hazard.number == number.strip(),
-                Hazard.deleted.is_(False)))
-        if found is None:
-            raise NotFound(f"没有编号为「{number}」的隐患。")
-        return found
+        return id_by_number(self.db, Hazard, self.scope, number, "隐患")
 
     def _load(self, session: Session, hazard_id: str) -> Hazard:
         h = session.get(Hazard, hazard_id)

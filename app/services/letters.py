@@ -47,7 +47,7 @@ from app.models.letters import (
 from app.models.validation import clean_text, format_fen, normalize_count, normalize_date, normalize_money_fen
 from app.paths import resource
 from app.services.context import Actor, Scope
-from app.services.registers import Resolver
+from app.services.registers import Resolver, id_by_number
 from app.storage import Database
 from app.storage.attachments import AttachmentStore
 
@@ -360,13 +360,7 @@ class LetterService:
         return letter
 
     def find_by_number(self, number: str) -> str:
-        with self.db.session() as session:
-            found = session.scalar(select(Letter.id).where(
-                Letter.township_id == self.scope.township_id, Letter.number == number.strip(),
-                Letter.deleted.is_(False)))
-        if found is None:
-            raise NotFound(f"没有编号为「{number}」的责任书。")
-        return found
+        return id_by_number(self.db, Letter, self.scope, number, "责任书")
 
     def get(self, letter_id: str) -> LetterDetail:
         with self.db.session() as session:

@@ -130,6 +130,16 @@ def _to_display(spec: RegisterSpec, row: Any, resolver: Resolver) -> dict[str, A
     return out
 
 
+def id_by_number(db: Database, model: Any, scope: Scope, number: str, what: str) -> str:
+    """The id of the live record people quote as ``number`` (hazard 2026-0017, letter …〔2026〕12号)."""
+    with db.session() as session:
+        found = session.scalar(select(model.id).where(
+            model.township_id == scope.township_id, model.number == number.strip(), model.deleted.is_(False)))
+    if found is None:
+        raise NotFound(f"没有编号为「{number}」的{what}。")
+    return found
+
+
 class RegisterService:
     def __init__(self, db: Database, actor: Actor, scope: Scope, spec: RegisterSpec) -> None:
         self.db = db
