@@ -24,24 +24,8 @@ from app.services.context import SYSTEM_ACTOR, Actor
 from app.services.organisation import TOWNSHIP_FIELDS, TownshipService
 from app.storage import Database
 from app.ui.style import icon
-from app.ui.widgets.common import button
+from app.ui.widgets.common import button, error_label, password_edit
 from app.ui.widgets.record_form import RecordForm
-
-
-def _password(name: str, placeholder: str = "") -> QLineEdit:
-    edit = QLineEdit()
-    edit.setObjectName(name)
-    edit.setEchoMode(QLineEdit.EchoMode.Password)
-    edit.setPlaceholderText(placeholder)
-    return edit
-
-
-def _error_label() -> QLabel:
-    label = QLabel()
-    label.setObjectName("formError")
-    label.setWordWrap(True)
-    label.hide()
-    return label
 
 
 def _brand(subtitle: str) -> QWidget:
@@ -69,8 +53,8 @@ class LoginDialog(QDialog):
         self.setWindowTitle(f"登录 — {APP_NAME}")
         self.username_edit = QLineEdit()
         self.username_edit.setObjectName("username_edit")
-        self.password_edit = _password("password_edit")
-        self.error_label = _error_label()
+        self.password_edit = password_edit("password_edit")
+        self.error_label = error_label()
         self.login_button = button("登录", primary=True, name="login_button")
         self.login_button.setDefault(True)
         self.login_button.clicked.connect(self.on_login_clicked)
@@ -105,9 +89,9 @@ class ForcedPasswordDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("请设置新密码")
         self.accounts, self.actor, self.old_password = accounts, actor, old_password
-        self.new_edit = _password("new_password_edit", "至少8位，含字母和数字")
-        self.again_edit = _password("again_password_edit")
-        self.error_label = _error_label()
+        self.new_edit = password_edit("new_password_edit", "至少8位，含字母和数字")
+        self.again_edit = password_edit("again_password_edit")
+        self.error_label = error_label()
         ok = button("确定", primary=True, name="ok_button")
         ok.clicked.connect(self.on_ok_clicked)
         form = QFormLayout(self)
@@ -167,7 +151,7 @@ class FirstRunDialog(QDialog):
         self.own_radio.setChecked(True)
         for radio in (self.own_radio, self.demo_radio):
             radio.setStyleSheet("QRadioButton { padding: 8px; }")
-        self.choice_error = _error_label()
+        self.choice_error = error_label()
         next_button = button("下一步", primary=True, name="choice_next_button")
         next_button.clicked.connect(self.on_choice_next_clicked)
         layout = QVBoxLayout(page)
@@ -232,9 +216,9 @@ class FirstRunDialog(QDialog):
         self.admin_name_edit = QLineEdit()
         self.admin_name_edit.setObjectName("admin_name_edit")
         self.admin_name_edit.setPlaceholderText("如：张应急")
-        self.admin_password_edit = _password("admin_password_edit", "至少8位，含字母和数字")
-        self.admin_again_edit = _password("admin_again_edit")
-        self.admin_error = _error_label()
+        self.admin_password_edit = password_edit("admin_password_edit", "至少8位，含字母和数字")
+        self.admin_again_edit = password_edit("admin_again_edit")
+        self.admin_error = error_label()
         finish = button("完成并进入", primary=True, name="finish_button")
         finish.clicked.connect(self.on_finish_clicked)
         form = QFormLayout(page)

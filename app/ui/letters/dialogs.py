@@ -28,7 +28,7 @@ from app.models.letters import ACCIDENT_CATEGORIES
 from app.services import Services
 from app.services.fields import Field, RegisterSpec
 from app.services.letters import AccidentRow, KindCoverage
-from app.ui.widgets.common import RememberingDialog, exec_once
+from app.ui.widgets.common import RememberingDialog, error_label, exec_once
 from app.ui.widgets.record_form import RecordDialog
 
 ACCIDENT_FIELDS = (
@@ -55,14 +55,6 @@ def _buttons(dialog: QDialog, ok_text: str, ok_name: str) -> QDialogButtonBox:
     box.button(QDialogButtonBox.StandardButton.Cancel).setText("取消")
     box.rejected.connect(dialog.reject)
     return box
-
-
-def _error_label() -> QLabel:
-    label = QLabel()
-    label.setObjectName("formError")
-    label.setWordWrap(True)
-    label.hide()
-    return label
 
 
 def accident_dialog(parent: QWidget, services: Services, row: AccidentRow | None = None) -> str:
@@ -106,7 +98,7 @@ class SignDialog(QDialog):
         self.signed_by_a_edit.setObjectName("signed_by_a_edit")
         self.signed_by_b_edit = QLineEdit(content.party_b.person)
         self.signed_by_b_edit.setObjectName("signed_by_b_edit")
-        self.error = _error_label()
+        self.error = error_label()
         form = QFormLayout()
         form.addRow("签订日期 *：", self.signed_on_edit)
         form.addRow(f"甲方签字人（{content.party_a.organisation}）*：", self.signed_by_a_edit)
@@ -151,7 +143,7 @@ class EditLetterDialog(RememberingDialog):
         self.letter_id = letter_id
         self.content = content
         self.saved = False
-        self.error = _error_label()
+        self.error = error_label()
         body = QWidget()
         form = QFormLayout(body)
         self.preamble_edit = self._text(content.preamble, "preamble_edit", 90)

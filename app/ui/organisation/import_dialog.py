@@ -28,7 +28,7 @@ from app.services.fields import RegisterSpec, display
 from app.services.imports import ImportService, ImportSource, PreviewRow
 from app.services.organisation import REGISTERS
 from app.ui.style import DANGER
-from app.ui.widgets.common import RememberingDialog, button, show_info, ui_settings
+from app.ui.widgets.common import RememberingDialog, button, error_label, show_info, ui_settings
 from app.ui.widgets.progress import run_with_progress
 
 SKIP = "（不导入）"
@@ -67,10 +67,7 @@ class ImportDialog(RememberingDialog):
         buttons.addStretch(1)
         for b in (self.back_button, self.next_button, self.import_button, cancel):
             buttons.addWidget(b)
-        self.error_label = QLabel()
-        self.error_label.setObjectName("formError")
-        self.error_label.setWordWrap(True)
-        self.error_label.hide()
+        self.error_label = error_label()
         layout = QVBoxLayout(self)
         layout.addWidget(self.error_label)
         layout.addWidget(self.pages, 1)

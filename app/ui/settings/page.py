@@ -33,23 +33,25 @@ from app.models import ROLE_LABELS, Role
 from app.paths import backups_dir, resource
 from app.services import Services
 from app.services.maintenance import MaintenanceService
-from app.ui.widgets.common import button, confirm, page_header, show_error, show_info, ui_settings
-
-
-def _password_edit(name: str) -> QLineEdit:
-    edit = QLineEdit()
-    edit.setEchoMode(QLineEdit.EchoMode.Password)
-    edit.setObjectName(name)
-    return edit
+from app.ui.widgets.common import (
+    button,
+    confirm,
+    error_label,
+    page_header,
+    password_edit,
+    show_error,
+    show_info,
+    ui_settings,
+)
 
 
 class ChangePasswordForm(QWidget):
     def __init__(self, services: Services) -> None:
         super().__init__()
         self.services = services
-        self.old_edit = _password_edit("old_password_edit")
-        self.new_edit = _password_edit("new_password_edit")
-        self.again_edit = _password_edit("again_password_edit")
+        self.old_edit = password_edit("old_password_edit")
+        self.new_edit = password_edit("new_password_edit")
+        self.again_edit = password_edit("again_password_edit")
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.save_button = button("修改密码", primary=True, name="change_password_button")
@@ -95,11 +97,8 @@ class AddUserDialog(QDialog):
         for role in Role:
             self.role_combo.addItem(role.label, role)
         self.role_combo.setCurrentIndex(1)
-        self.password_edit = _password_edit("password_edit")
-        self.error = QLabel()
-        self.error.setObjectName("formError")
-        self.error.setWordWrap(True)
-        self.error.hide()
+        self.password_edit = password_edit("password_edit")
+        self.error = error_label()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("添加")
         buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消")

@@ -6,7 +6,16 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QImageReader, QPixmap
-from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 _settings_file: Path | None = None
 
@@ -48,6 +57,23 @@ def button(text: str, primary: bool = False, danger: bool = False, name: str = "
     if name:
         b.setObjectName(name)
     return b
+
+
+def error_label() -> QLabel:
+    """The red box a form shows its problems in; hidden until there is one."""
+    label = QLabel()
+    label.setObjectName("formError")
+    label.setWordWrap(True)
+    label.hide()
+    return label
+
+
+def password_edit(name: str, placeholder: str = "") -> QLineEdit:
+    edit = QLineEdit()
+    edit.setObjectName(name)
+    edit.setEchoMode(QLineEdit.EchoMode.Password)
+    edit.setPlaceholderText(placeholder)
+    return edit
 
 
 def page_header(title: str, subtitle: str = "", actions: list[QWidget] | None = None) -> QWidget:

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.errors import ValidationError, XiangAnError
 from app.services.fields import Field, RegisterSpec
-from app.ui.widgets.common import RememberingDialog
+from app.ui.widgets.common import RememberingDialog, error_label
 
 ChoicesFn = Callable[[str], list[str]]
 
@@ -157,10 +157,7 @@ class RecordDialog(RememberingDialog):
         self.form = RecordForm(spec, choices)
         if values:
             self.form.set_values(values)
-        self.form_error = QLabel()
-        self.form_error.setObjectName("formError")
-        self.form_error.setWordWrap(True)
-        self.form_error.hide()
+        self.form_error = error_label()
         content = QWidget()
         column = QVBoxLayout(content)
         column.addWidget(self.form)
