@@ -6,6 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QDialog, QMessageBox
 
 from app.services import Services
@@ -83,3 +85,16 @@ def previewed_pdfs() -> list[Path]:
     from app.ui.widgets.pdf_preview import PdfPreviewDialog
 
     return [w.path for w in QApplication.topLevelWidgets() if isinstance(w, PdfPreviewDialog) and w.isVisible()]
+
+
+def click(qtbot, widget) -> None:
+    """A left click on a real widget, as the user would."""
+    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
+
+
+@pytest.fixture
+def opened_urls(monkeypatch: pytest.MonkeyPatch) -> list:
+    """URLs handed to the system (folders and files the app opens outside itself), not opened."""
+    urls: list = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: urls.append(url) or True)
+    return urls

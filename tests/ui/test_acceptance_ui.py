@@ -14,7 +14,8 @@ from app.services import Services
 from app.ui.hazards.detail import HazardDetailDialog
 from app.ui.hazards.forms import StepDialog
 from app.ui.widgets.common import load_photo
-from tests.ui.test_hazards_ui import NEW_HAZARD, _click, _fill, _ledger, _save
+from tests.ui.conftest import click
+from tests.ui.test_hazards_ui import NEW_HAZARD, _fill, _ledger, _save
 
 
 @pytest.fixture
@@ -38,7 +39,7 @@ def test_save_into_a_locked_database_keeps_the_form_and_says_why(qtbot, window, 
 
     try:
         drive(StepDialog, act)
-        _click(qtbot, page.register_button)
+        click(qtbot, page.register_button)
     finally:
         locker.rollback()
         locker.close()
@@ -61,7 +62,7 @@ def test_deadline_before_the_found_date_is_named_on_its_field(qtbot, window, dri
         dialog.reject()
 
     drive(StepDialog, act)
-    _click(qtbot, page.register_button)
+    click(qtbot, page.register_button)
     assert seen["open"] is True
     assert "不能早于发现日期" in seen["error"]
     assert page.model.rowCount() == 0

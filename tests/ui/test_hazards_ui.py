@@ -9,7 +9,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QColor, QDesktopServices, QImage
+from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QLineEdit, QPlainTextEdit, QPushButton
 
 from app.models import HazardAction
@@ -20,7 +20,7 @@ from app.ui.hazards.forms import StepDialog
 from app.ui.hazards.page import HazardsPage
 from app.ui.main_window import MainWindow
 from tests.conftest import READER
-from tests.ui.conftest import previewed_pdfs, type_into
+from tests.ui.conftest import click, previewed_pdfs, type_into
 
 TODAY = date.today()
 
@@ -49,8 +49,6 @@ def _save(qtbot, dialog) -> None:
     qtbot.mouseClick(dialog.findChild(QPushButton, "save_button"), Qt.MouseButton.LeftButton)
 
 
-def _click(qtbot, widget) -> None:
-    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
 
 
 def _ledger(window: MainWindow) -> HazardsPage:
@@ -80,11 +78,6 @@ NEW_HAZARD = {"found_on": "2026-11-20", "unit_name": "青山建材厂", "village
               "location": "原料仓库东侧", "description": "灭火器压力不足，两具已过期", "level": "一般"}
 
 
-@pytest.fixture
-def opened_urls(monkeypatch: pytest.MonkeyPatch) -> list:
-    urls: list = []
-    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: urls.append(url) or True)
-    return urls
 
 
 @pytest.fixture
@@ -96,7 +89,7 @@ def test_register_from_the_ledger_shows_it_numbered(qtbot, window, drive, villag
     page = _ledger(window)
     assert page.count_label.text() == "共 0 条隐患"
     opened = drive(StepDialog, lambda d: (_fill(qtbot, d, NEW_HAZARD), _save(qtbot, d)))
-    _click(qtbot, page.register_button)
+    click(qtbot, page.register_button)
     assert opened and opened[0].windowTitle() == "登记隐患"
     assert _numbers(page) == ["2026-0001"]
     row = page.model.record(0)
@@ -119,7 +112,7 @@ def test_ctrl_n_registers_from_another_area(qtbot, window, drive, village):
     assert "2026-0001" in window.statusBar().currentMessage()
     assert _numbers(_ledger(window)) == ["2026-0001"]
     # The sidebar button does the same, and the ledger already open follows.
-    _click(qtbot, window.register_hazard_button)
+    click(qtbot, window.register_hazard_button)
     assert len(opened) == 2
     assert _numbers(window.page("hazards")) == ["2026-0002", "2026-0001"]
 
@@ -140,7 +133,7 @@ def test_invalid_date_is_named_on_the_field_and_the_dialog_stays_open(qtbot, win
         dialog.reject()
 
     drive(StepDialog, act)
-    _click(qtbot, page.register_button)
+    click(qtbot, page.register_button)
     assert seen["open"] is True
     assert seen["error"] == "「2026-13-45」不是有效日期"
     assert seen["error_shown"] and seen["invalid"] is True
@@ -181,7 +174,7 @@ def test_walk_a_major_hazard_from_register_to_closed(qtbot, services, window, dr
         _save(qtbot, d)
 
     def request_acceptance(d: StepDialog) -> None:
-        _click(qtbot, d.findChild(QPushButton, "add_photos_button"))
+        click(qtbot, d.findChild(QPushButton, "add_photos_button"))
         log["picked"] = list(d.photos.files)
         _fill(qtbot, d, {"note": "已全部更换"})
         _save(qtbot, d)
@@ -201,13 +194,13 @@ def test_walk_a_major_hazard_from_register_to_closed(qtbot, services, window, dr
         assert not dialog.findChild(QPushButton, "print_notice_button")  # nothing to print yet
 
         steps.append(assign)
-        _click(qtbot, dialog.step_buttons[HazardAction.ASSIGN])
+        click(qtbot, dialog.step_buttons[HazardAction.ASSIGN])
         assert dialog.status_badge.text() == "已交办"
         assert "整改通知书编号：青山安监整改〔2026〕17号" in _timeline(dialog)
         assert dialog.findChild(QPushButton, "print_notice_button") is not None
 
         steps.append(start)
-        _click(qtbot, dialog.findChild(QPushButton, "start_button"))
+        click(qtbot, dialog.findChild(QPushButton, "start_button"))
         assert log["refused_open"] is True
         assert log["red"] == {"responsible_unit", "funds", "emergency_plan"}
         assert log["invalid"] == {"responsible_unit", "funds", "emergency_plan"}
@@ -217,31 +210,31 @@ def test_walk_a_major_hazard_from_register_to_closed(qtbot, services, window, dr
         assert dialog.findChild(QLabel, "funds_value").text() == "5000"
 
         steps.append(request_acceptance)
-        _click(qtbot, dialog.findChild(QPushButton, "request_acceptance_button"))
+        click(qtbot, dialog.findChild(QPushButton, "request_acceptance_button"))
         assert log["picked"] == [after_photo]
         assert dialog.status_badge.text() == "申请验收"
         assert [p.file_name for p in dialog.detail.photos["after"]] == ["整改后.png"]
         assert len(dialog.photo_buttons) == 1
         assert "说明：已全部更换" in _timeline(dialog)
         viewed = drive(ImageViewer, lambda v: log.setdefault("pixmap", v.image.pixmap().size()))
-        _click(qtbot, dialog.photo_buttons[0])
+        click(qtbot, dialog.photo_buttons[0])
         assert viewed and log["pixmap"].width() == 64
 
         steps.append(accept)
-        _click(qtbot, dialog.findChild(QPushButton, "accept_button"))
+        click(qtbot, dialog.findChild(QPushButton, "accept_button"))
         assert log["reviewer"] == "管理员"  # prefilled with who is signed in
         assert dialog.status_badge.text() == "验收通过"
         assert dialog.findChild(QPushButton, "print_review_button") is not None
 
         steps.append(close)
-        _click(qtbot, dialog.findChild(QPushButton, "close_button"))
+        click(qtbot, dialog.findChild(QPushButton, "close_button"))
         assert dialog.status_badge.text() == "已销号"
         assert dialog.step_buttons == {}
         log["events"] = [e.action for e in dialog.detail.events]
         dialog.reject()
 
     drive(HazardDetailDialog, walk)
-    _click(qtbot, page.open_button)
+    click(qtbot, page.open_button)
     assert steps == []
     assert log["events"] == ["登记", "交办", "开始整改", "申请验收", "验收通过", "销号"]
     assert page.model.record(page.model.row_of(hazard_id))["status_text"] == "已销号"
@@ -267,15 +260,15 @@ def test_filters_overdue_status_and_search(qtbot, services, window):
     ids = _three_hazards(services)
     page = _ledger(window)
     assert page.model.rowCount() == 3
-    _click(qtbot, page.overdue_check)
+    click(qtbot, page.overdue_check)
     assert [page.model.id_at(i) for i in range(page.model.rowCount())] == [ids["late"]]
     background = page.model.data(page.model.index(0, 0), Qt.ItemDataRole.BackgroundRole)
     assert background.color() == OVERDUE_BG
     assert page.count_label.text() == "筛选出 1 条隐患"
-    _click(qtbot, page.overdue_check)
-    _click(qtbot, page.due_soon_check)
+    click(qtbot, page.overdue_check)
+    click(qtbot, page.due_soon_check)
     assert [page.model.id_at(i) for i in range(page.model.rowCount())] == [ids["soon"]]
-    _click(qtbot, page.due_soon_check)
+    click(qtbot, page.due_soon_check)
     page.status_filter.setCurrentIndex(page.status_filter.findText("已交办"))
     assert [page.model.id_at(i) for i in range(page.model.rowCount())] == [ids["fine"]]
     assert page.model.data(page.model.index(0, 0), Qt.ItemDataRole.BackgroundRole) is None
@@ -284,7 +277,7 @@ def test_filters_overdue_status_and_search(qtbot, services, window):
     type_into(qtbot, page.search_edit, "锅炉")
     qtbot.waitUntil(lambda: page.model.rowCount() == 1)
     assert page.model.id_at(0) == ids["late"]
-    _click(qtbot, page.clear_button)
+    click(qtbot, page.clear_button)
     assert page.model.rowCount() == 3 and page.search_edit.text() == ""
 
 
@@ -356,7 +349,7 @@ def test_print_notice_writes_a_pdf_and_opens_it(qtbot, services, window, monkeyp
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *_a, **_k: (str(target), "PDF 文件 (*.pdf)"))
     dialog = HazardDetailDialog(services, ids["fine"], window)
     qtbot.addWidget(dialog)
-    _click(qtbot, dialog.print_buttons["notice"])
+    click(qtbot, dialog.print_buttons["notice"])
     assert target.is_file() and target.read_bytes()[:4] == b"%PDF"
     assert target in previewed_pdfs()  # shown in the app's preview, printed from there
     assert not opened_urls
@@ -371,7 +364,7 @@ def test_print_ledger_writes_the_filtered_rows_and_opens_the_pdf(qtbot, services
     pytest.importorskip("app.documents.hazard_pdfs")
     _three_hazards(services)
     page = _ledger(window)
-    _click(qtbot, page.overdue_check)
+    click(qtbot, page.overdue_check)
     written: list = []
     import app.documents.hazard_pdfs as pdfs
 
@@ -380,7 +373,7 @@ def test_print_ledger_writes_the_filtered_rows_and_opens_the_pdf(qtbot, services
         rows, profile, path))
     target = tmp_path / "台账"  # the .pdf is added
     _save_as(monkeypatch, target)
-    _click(qtbot, page.print_button)
+    click(qtbot, page.print_button)
     assert [[r["unit_name"] for r in rows] for rows in written] == [["红旗锅炉房"]]
     pdf = target.with_suffix(".pdf")
     assert pdf.read_bytes()[:4] == b"%PDF"
@@ -394,7 +387,7 @@ def test_export_the_ledger_to_excel(qtbot, services, window, monkeypatch, tmp_pa
     page = _ledger(window)
     exported = tmp_path / "台账.xlsx"
     _save_as(monkeypatch, exported)
-    _click(qtbot, page.export_button)
+    click(qtbot, page.export_button)
     assert "已导出 3 条隐患" in window.statusBar().currentMessage()
     sheet = openpyxl.load_workbook(exported).active
     units = {row[0] for row in sheet.iter_rows(min_row=2, values_only=True, min_col=_column(sheet, "单位/场所"),
@@ -426,17 +419,17 @@ def test_import_an_office_ledger_through_the_wizard(qtbot, services, window, mon
 
     def act(dialog: ImportDialog) -> None:
         seen["title"] = dialog.windowTitle()
-        _click(qtbot, dialog.findChild(QPushButton, "browse_button"))
-        _click(qtbot, dialog.next_button)
-        _click(qtbot, dialog.next_button)
+        click(qtbot, dialog.findChild(QPushButton, "browse_button"))
+        click(qtbot, dialog.next_button)
+        click(qtbot, dialog.next_button)
         seen["summary"] = dialog.summary_label.text() or dialog.error_label.text()
         seen["refused_with_errors"] = not dialog.import_button.isEnabled()
         dialog.skip_errors_check.setChecked(True)  # the user chooses to import the valid rows only
-        _click(qtbot, dialog.import_button)
+        click(qtbot, dialog.import_button)
 
     page = _ledger(window)
     drive(ImportDialog, act)
-    _click(qtbot, page.import_button)
+    click(qtbot, page.import_button)
     assert seen["title"] == "从Excel导入隐患台账"
     assert "将新增 1 条" in seen["summary"] and "有错误 1 行" in seen["summary"]
     assert seen["refused_with_errors"]  # all or nothing unless the user ticks 跳过有错误的行
@@ -462,7 +455,7 @@ def test_a_step_overtaken_by_someone_else_says_so_at_the_top(qtbot, services, wi
         d.reject()
 
     drive(StepDialog, act)
-    _click(qtbot, dialog.step_buttons[HazardAction.ASSIGN])
+    click(qtbot, dialog.step_buttons[HazardAction.ASSIGN])
     assert seen == {"open": True, "field_errors": [],
                     "top": "隐患 2026-0001 当前状态为「已交办」，不能进行「交办」。"}
     assert not dialog.changed

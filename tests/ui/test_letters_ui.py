@@ -6,8 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QDesktopServices, QImage
+from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QFileDialog, QPushButton
 
 from app.services import Services
@@ -17,7 +16,7 @@ from app.ui.letters.page import LettersPage, _all_ids
 from app.ui.main_window import MainWindow
 from app.ui.widgets.record_form import RecordDialog
 from tests.conftest import READER, poppler
-from tests.ui.conftest import previewed_pdfs, type_into
+from tests.ui.conftest import click, previewed_pdfs, type_into
 
 YEAR = date.today().year
 
@@ -32,15 +31,8 @@ def town(services: Services) -> Services:
     return services
 
 
-@pytest.fixture
-def opened_urls(monkeypatch: pytest.MonkeyPatch) -> list:
-    urls: list = []
-    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: urls.append(url) or True)
-    return urls
 
 
-def _click(qtbot, widget) -> None:
-    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
 
 
 def _page(window: MainWindow) -> LettersPage:
@@ -53,7 +45,7 @@ def _page(window: MainWindow) -> LettersPage:
 def _generate(qtbot, page: LettersPage, drive) -> list[str]:
     """Click 生成本年度责任书 (the real background job); returns the problems list shown."""
     opened = drive(ListDialog, lambda d: d.reject())
-    _click(qtbot, page.generate_button)
+    click(qtbot, page.generate_button)
     qtbot.waitUntil(lambda: page.letter_table.rowCount() > 0, timeout=10000)
     return [d.text.toPlainText() for d in opened]
 
@@ -80,10 +72,10 @@ def _sign(qtbot, dialog: LetterDetailDialog, drive, signed_on: str) -> list[Sign
         type_into(qtbot, sign.signed_by_a_edit, "张镇长")
         sign.signed_by_b_edit.clear()
         type_into(qtbot, sign.signed_by_b_edit, "李大山")
-        _click(qtbot, sign.findChild(QPushButton, "confirm_sign_button"))
+        click(qtbot, sign.findChild(QPushButton, "confirm_sign_button"))
 
     opened = drive(SignDialog, act)
-    _click(qtbot, dialog.sign_button)
+    click(qtbot, dialog.sign_button)
     return opened
 
 
@@ -116,7 +108,7 @@ def test_generate_the_year_from_the_page_shows_coverage_and_problems(qtbot, town
     qtbot.waitUntil(lambda: page.letter_table.rowCount() == 1)
     # Generating again makes nothing new.
     opened = drive(ListDialog, lambda d: d.reject())
-    _click(qtbot, page.generate_button)
+    click(qtbot, page.generate_button)
     qtbot.waitUntil(lambda: len(opened) == 2, timeout=10000)  # the same problems list again
     assert "新生成责任书：0 份" in opened[-1].intro.text()
     assert "已有责任书的 3 个单位未重复生成" in opened[-1].intro.text()
@@ -137,7 +129,7 @@ def test_print_sign_scan_and_signing_twice(qtbot, town, window, drive, messages,
 
     pdf = tmp_path / "printed.pdf"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(pdf), "PDF 文件 (*.pdf)"))
-    _click(qtbot, dialog.print_button)
+    click(qtbot, dialog.print_button)
     assert pdf.exists()
     assert pdf in previewed_pdfs()
     text = poppler("pdftotext", pdf, "-")
@@ -158,7 +150,7 @@ def test_print_sign_scan_and_signing_twice(qtbot, town, window, drive, messages,
 
     scan = _png(tmp_path)
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(scan), ""))
-    _click(qtbot, dialog.scan_button)
+    click(qtbot, dialog.scan_button)
     assert dialog.status_badge.text() == "已扫描"
     assert [s.file_name for s in dialog.detail.scans] == ["签订扫描件.png"]
     assert "签订扫描件.png" in dialog.history_view.toPlainText()
@@ -179,10 +171,10 @@ def test_edit_a_draft_letter_text(qtbot, town, window, drive, messages):
 
     def act(edit: EditLetterDialog) -> None:
         edit.closing_edit.setPlainText("本责任书一式两份，甲乙双方各执一份，自签字盖章之日起生效。")
-        _click(qtbot, edit.findChild(QPushButton, "save_button"))
+        click(qtbot, edit.findChild(QPushButton, "save_button"))
 
     opened = drive(EditLetterDialog, act)
-    _click(qtbot, dialog.edit_button)
+    click(qtbot, dialog.edit_button)
     assert opened[-1].saved
     assert "自签字盖章之日起生效" in dialog.text_view.toPlainText()
     assert "修改" in dialog.history_view.toPlainText()
@@ -199,11 +191,11 @@ def test_accident_with_a_death_vetoes_the_village_letter(qtbot, town, window, dr
         editors["village"].setCurrentIndex(editors["village"].findText("石桥村"))
         type_into(qtbot, editors["deaths"], "1")
         type_into(qtbot, editors["direct_loss"], "120000")
-        _click(qtbot, form.findChild(QPushButton, "save_button"))
+        click(qtbot, form.findChild(QPushButton, "save_button"))
 
     opened = drive(RecordDialog, act)
     page.tabs.setCurrentIndex(1)
-    _click(qtbot, page.record_accident_button)
+    click(qtbot, page.record_accident_button)
     assert opened[-1].saved_id
     assert page.accident_table.rowCount() == 1
     assert page.accident_table.item(0, 7).text() == "一般"
@@ -227,10 +219,10 @@ def test_batch_print_writes_every_letter_and_opens_the_folder(qtbot, town, windo
 
     def act(choice: CopiesDialog) -> None:
         choice.separate.setChecked(True)
-        _click(qtbot, choice.findChild(QPushButton, "confirm_print_button"))
+        click(qtbot, choice.findChild(QPushButton, "confirm_print_button"))
 
     drive(CopiesDialog, act)
-    _click(qtbot, page.batch_print_button)
+    click(qtbot, page.batch_print_button)
     files = sorted(p.name for p in out.iterdir())
     assert len(files) == 6 and f"{YEAR}-石桥村-甲方存.pdf" in files
     assert opened_urls[-1].toLocalFile() == str(out)

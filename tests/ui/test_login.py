@@ -10,11 +10,7 @@ from app.services.accounts import AccountService
 from app.services.organisation import TownshipService, current_scope
 from app.ui.login import FirstRunDialog, ForcedPasswordDialog, LoginDialog
 from tests.conftest import ADMIN
-from tests.ui.conftest import type_into
-
-
-def _click(qtbot, widget) -> None:
-    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
+from tests.ui.conftest import click, type_into
 
 
 def test_first_run_creates_township_and_administrator(qtbot, db):
@@ -22,17 +18,17 @@ def test_first_run_creates_township_and_administrator(qtbot, db):
     qtbot.addWidget(dialog)
     dialog.show()
     assert dialog.pages.currentIndex() == 0
-    _click(qtbot, dialog.own_radio)
-    _click(qtbot, dialog.findChild(QPushButton, "choice_next_button"))
+    click(qtbot, dialog.own_radio)
+    click(qtbot, dialog.findChild(QPushButton, "choice_next_button"))
     assert dialog.pages.currentIndex() == 1
     # Missing required fields are named on the form, nothing is saved.
-    _click(qtbot, dialog.findChild(QPushButton, "township_next_button"))
+    click(qtbot, dialog.findChild(QPushButton, "township_next_button"))
     assert dialog.township_form.errors["name"].text() == "必填，不能为空"
     assert current_scope(db) is None
     type_into(qtbot, dialog.township_form.editors["name"], "青山镇")
     type_into(qtbot, dialog.township_form.editors["county_name"], "安远县")
     type_into(qtbot, dialog.township_form.editors["code"], "360726100")
-    _click(qtbot, dialog.findChild(QPushButton, "township_next_button"))
+    click(qtbot, dialog.findChild(QPushButton, "township_next_button"))
     assert dialog.pages.currentIndex() == 2
     assert current_scope(db).township_name == "青山镇"
     dialog.admin_password_edit.setText("abc12345")
@@ -40,7 +36,7 @@ def test_first_run_creates_township_and_administrator(qtbot, db):
     dialog.on_finish_clicked()
     assert "不一致" in dialog.admin_error.text()
     dialog.admin_again_edit.setText("abc12345")
-    _click(qtbot, dialog.findChild(QPushButton, "finish_button"))
+    click(qtbot, dialog.findChild(QPushButton, "finish_button"))
     assert dialog.result() == FirstRunDialog.DialogCode.Accepted
     assert dialog.actor.role is Role.ADMIN
     assert AccountService(db).authenticate("admin", "abc12345").username == "admin"
@@ -82,7 +78,7 @@ def test_login_wrong_then_right_password(qtbot, db):
     dialog.show()
     qtbot.keyClicks(dialog.username_edit, "admin")
     qtbot.keyClicks(dialog.password_edit, "wrong999")
-    _click(qtbot, dialog.login_button)
+    click(qtbot, dialog.login_button)
     assert dialog.error_label.isVisible()
     assert "还可以再试4次" in dialog.error_label.text()
     assert dialog.password_edit.text() == ""
