@@ -45,8 +45,9 @@ clean:
 # --- packaging: the PyInstaller onedir bundle and the .deb (installer/, README「安装（发布包）」) ---------
 # The Windows installer is built by .github/workflows/windows-installer.yml on a Windows runner.
 PACKAGE_STAMP := $(VENV)/.installed-package
-# objdump (binutils) reads the glibc floor, dpkg-deb builds the .deb; poppler-utils checks the smoke PDF.
-PACKAGE_SYSTEM_PACKAGES := binutils dpkg poppler-utils
+# objdump (binutils) reads the glibc floor, dpkg-deb builds the .deb; poppler-utils checks the smoke PDF;
+# icupkg (icu-devtools) and gcc trim Qt's ICU data to the locales the app speaks (installer/trim_icu.py).
+PACKAGE_SYSTEM_PACKAGES := binutils dpkg poppler-utils icu-devtools gcc
 
 .PHONY: package package-deps package-test
 

@@ -24,6 +24,7 @@ INSTALLER = ROOT / "installer"
 sys.path.insert(0, str(ROOT))
 
 from app import APP_NAME, __version__  # noqa: E402
+from installer.trim_icu import trim_icu_data  # noqa: E402
 
 PACKAGE = "xiangan"
 INSTALL_DIR = "/opt/xiangan"
@@ -187,6 +188,8 @@ def main() -> int:
     icons = work / "icons"
     render_icons(icons)
     bundle = build_bundle(dist, work, icons)
+    if sys.platform.startswith("linux"):
+        print(f"ICU data trimmed to zh/en: {trim_icu_data(bundle) / 2**20:.1f} MiB saved")
     print(f"bundle: {bundle} ({folder_size(bundle) / 2**20:.1f} MiB)")
     if sys.platform.startswith("linux"):
         print(f"oldest glibc: {glibc_floor(bundle)}")

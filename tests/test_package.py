@@ -9,6 +9,7 @@ environment, no PYTHONPATH, PATH=/usr/bin:/bin, a new HOME. Skipped by plain ``m
 from __future__ import annotations
 
 import configparser
+import ctypes
 import importlib.util
 import json
 import os
@@ -162,6 +163,26 @@ def test_bundle_has_what_it_needs_and_nothing_else(release: Release):
                 if UNWANTED.search(p.relative_to(release.bundle).as_posix())]
     assert not unwanted
     assert not (ROOT / "app" / "_build_info.py").exists(), "the build left its generated file in the source tree"
+
+
+def test_trimmed_icu_data_still_sorts_chinese_by_pinyin(release: Release):
+    """installer/trim_icu.py keeps only zh/en locale data; ICU's own collator must still find zh."""
+    (i18n,) = (p for p in release.bundle.rglob("libicui18n.so.*") if not p.is_symlink())
+    (data,) = (p for p in release.bundle.rglob("libicudata.so.*") if not p.is_symlink())
+    assert data.stat().st_size < 20 * 2**20
+    suffix = i18n.name.rsplit(".", 1)[-1]
+    icu = ctypes.CDLL(str(i18n))  # finds the bundle's libicudata through its $ORIGIN run path
+    status = ctypes.c_int(0)
+    open_collator = getattr(icu, f"ucol_open_{suffix}")
+    open_collator.restype = ctypes.c_void_p
+    collator = open_collator(b"zh_CN", ctypes.byref(status))
+    assert collator and status.value <= 0, status.value  # <= 0: success or a fallback warning
+    compare = getattr(icu, f"ucol_strcoll_{suffix}")
+    compare.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+    first, second = ("阿".encode("utf-16-le"), "张".encode("utf-16-le"))  # ICU strings are UTF-16
+    # 阿 (a) sorts before 张 (zhang) in pinyin order; code-point (root) order has it the other way round.
+    assert compare(collator, first, len(first) // 2, second, len(second) // 2) == -1
+    getattr(icu, f"ucol_close_{suffix}")(ctypes.c_void_p(collator))
 
 
 def test_every_library_resolves_in_the_bundle_or_is_a_declared_dependency(release: Release):
