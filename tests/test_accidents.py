@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from app.errors import ValidationError
+from app.errors import NotFound, ValidationError
 from app.models import Accident
 from app.models.letters import WAN, accident_grade
 from app.services import Services
@@ -115,6 +115,38 @@ def test_update_checks_report_time_against_stored_occurrence(accidents: Accident
     accident_id = accidents.record({"occurred_at": "2026-06-03 10:20", "place": "x"})
     with pytest.raises(ValidationError, match="报告时间：不能早于事故发生时间"):
         accidents.update(accident_id, {"reported_at": "2026-06-02 09:00"})
+
+
+def test_delete_tombstones_audits_and_leaves_the_assessment(accidents: AccidentService, services: Services) -> None:
+    from sqlalchemy import select
+
+    from app.errors import PermissionDenied
+    from app.models import AuditEntry
+    from tests.conftest import READER
+
+    services.letters.generate_year(2026)
+    mistake = accidents.record({"occurred_at": "2026-06-03 10:20", "unit_name": "鑫源石材厂", "deaths": 1})
+    kept = accidents.record({"occurred_at": "2026-06-04 10:20", "place": "镇区路口"})
+    stone = lambda: next(a for a in services.letters.assess(2026) if a.counterparty_name == "鑫源石材厂")  # noqa: E731
+    assert stone().result == "一票否决"
+
+    reader = AccidentService(services.db, READER, services.scope, today=lambda: TODAY)
+    with pytest.raises(PermissionDenied, match="只读账号"):
+        reader.delete(mistake)
+    assert len(accidents.list(2026)) == 2
+
+    accidents.delete(mistake)
+    assert [r.id for r in accidents.list(2026)] == [kept] and [r.id for r in accidents.list()] == [kept]
+    assert stone().result == "达标" and stone().accidents == []
+    with services.db.session() as session:
+        stored = session.get(Accident, mistake)
+        assert stored is not None and stored.deleted  # a tombstone: sync carries the deletion
+        audit = session.scalars(select(AuditEntry).where(AuditEntry.entity_id == mistake)).all()
+        assert [a.action for a in audit] == ["create", "delete"] and audit[-1].username == services.actor.username
+    with pytest.raises(NotFound):
+        accidents.delete(mistake)
+    with pytest.raises(NotFound):
+        accidents.update(mistake, {"deaths": 0})
 
 
 def test_cli_lists_accidents(accidents: AccidentService, services: Services, data_dir: Path) -> None:

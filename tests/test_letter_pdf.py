@@ -84,7 +84,7 @@ def test_letter_is_a4_embedded_and_complete(tmp_path: Path) -> None:
     text = text_of(pdf)
     for needle in ("青龙镇石门村民委员会", "2026", "青龙安责〔2026〕018号", "责任期限", *HEADINGS,
                    "李秀英", "周建华", "甲方（盖章）", "乙方（盖章）", "负责人（签字）", "【一票否决】",
-                   "生产安全事故直接经济损失（元）低于3000000", "第1页共"):
+                   "全年事故直接经济损失低于300万元", "第1页共"):
         assert needle in text, needle
     assert "甲方存" not in text and "乙方存" not in text
 
@@ -158,3 +158,19 @@ def test_targets_go_to_the_first_empty_section_naming_indicators(tmp_path: Path)
     text = text_of(write_letter(content, tmp_path / "x.pdf", copies=1))
     assert text.count("全年生产安全事故重伤人数控制在3人以下") == 1
     assert text.index("一、控制指标") < text.index("全年生产安全事故重伤人数") < text.index("二、责任内容")
+
+
+def test_an_edited_letter_prints_its_targets_with_veto_marks(tmp_path: Path) -> None:
+    """As the letter service writes it: the 控制指标 section's clauses are the targets' wording (here
+    after an edit: a new threshold and a new 一票否决 flag); it prints once, with the marks."""
+    targets = (Target("deaths", "<=", Decimal(0), "不发生一次死亡1人及以上的生产安全事故。", veto=True),
+               Target("direct_loss_yuan", "<", Decimal(500_000), "全年事故直接经济损失低于50万元。", veto=True),
+               Target("accidents", "=", Decimal(0), "全年事故为0起。"))
+    base = letter()
+    content = replace(base, targets=targets,
+                      sections=(Section(HEADINGS[0], tuple(t.text for t in targets)), *base.sections[1:]))
+    text = text_of(write_letter(content, tmp_path / "edited.pdf", copies=1))
+    assert text.count("全年事故直接经济损失低于50万元。【一票否决】") == 1
+    assert text.count("【一票否决】") == 3 and text.count("全年事故为0起。") == 1  # two marks and the note
+    assert "注：标注「【一票否决】」的指标未完成的" in text
+    assert text.index("一、控制指标") < text.index("全年事故为0起") < text.index("二、责任内容")

@@ -356,6 +356,90 @@ def test_assessment_not_met_without_veto(town: Services) -> None:
     assert failed == {"direct_loss_yuan": [big], "fires": [big]}
 
 
+# -- editing the 控制指标 --------------------------------------------------------------------------
+
+
+def _target_dicts(content) -> list[dict]:
+    return [{"metric": t.metric, "comparator": t.comparator, "threshold": f"{t.threshold:f}", "text": t.text,
+             "veto": t.veto} for t in content.targets]
+
+
+def test_edited_thresholds_change_the_assessment(town: Services) -> None:
+    letters = _letters(town)
+    letters.generate_year(YEAR)
+    shop_id = _by_name(letters, "青山镇便民超市")
+    _accidents(town).record({"occurred_at": "2026-04-01 09:00", "unit_name": "青山镇便民超市",
+                             "serious_injuries": 1, "direct_loss": "50万"})
+    before = next(a for a in letters.assess(YEAR) if a.letter_id == shop_id)
+    assert before.result == "未达标"
+    assert {t.metric for t in before.targets if not t.met} == {"serious_injuries"}
+
+    targets = _target_dicts(letters.content(shop_id))
+    injuries = next(t for t in targets if t["metric"] == "serious_injuries")
+    injuries.update(threshold="2", text="")  # blank wording: written from the target
+    loss = next(t for t in targets if t["metric"] == "direct_loss_yuan")
+    loss.update(threshold="40万", veto=True, text="")  # money in 元, 万 understood
+    targets.append({"metric": "accidents", "comparator": "=", "threshold": "0", "text": "", "veto": False})
+    targets = [t for t in targets if t["metric"] != "fires"]  # removed
+    letters.edit(shop_id, {"targets": targets})
+
+    content = letters.content(shop_id)
+    edited = {t.metric: t for t in content.targets}
+    assert "fires" not in edited and edited["accidents"].threshold == 0
+    assert edited["serious_injuries"].threshold == 2
+    assert edited["serious_injuries"].text == "全年生产安全事故重伤人数不超过2人。"
+    assert edited["direct_loss_yuan"].threshold == 400_000 and edited["direct_loss_yuan"].veto
+    assert edited["direct_loss_yuan"].text == "全年事故直接经济损失低于40万元。"
+    assert content.sections[0].clauses == tuple(t.text for t in content.targets)  # the 控制指标 section follows
+    assert letters.get(shop_id).events[-1].note == "修改了控制指标"
+
+    after = next(a for a in letters.assess(YEAR) if a.letter_id == shop_id)
+    results = {t.metric: t for t in after.targets}
+    assert results["serious_injuries"].met  # 1 ≤ 2 now
+    assert not results["direct_loss_yuan"].met and results["direct_loss_yuan"].veto_triggered  # 50万 ≥ 40万
+    assert not results["accidents"].met
+    assert after.result == "一票否决"
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"threshold": "-1"}, "第1项控制指标：数值应为不小于0的整数"),
+    ({"threshold": "1.5"}, "第1项控制指标：数值应为不小于0的整数"),
+    ({"threshold": "两"}, "第1项控制指标：数值「两」不是数字"),
+    ({"threshold": ""}, "第1项控制指标：数值不能为空"),
+    ({"metric": "direct_loss_yuan", "threshold": "-5"}, "第1项控制指标：数值不能为负数"),
+    ({"metric": "direct_loss_yuan", "threshold": "三百万"}, "第1项控制指标：数值「三百万」不是金额"),
+    ({"comparator": "<>"}, "第1项控制指标：比较方式「<>」未知，应为 不超过、低于、为、不少于 之一"),
+    ({"metric": "injuries"}, "第1项控制指标：指标「injuries」未知"),
+    ({"text": "字" * 301}, "第1项控制指标：条文不能超过300个字"),
+    ({"veto": "false"}, "第1项控制指标：一票否决应为“是”或“否”"),
+])
+def test_bad_targets_are_refused_naming_the_target(town: Services, change: dict, message: str) -> None:
+    letters = _letters(town)
+    letters.generate_year(YEAR)
+    letter_id = _by_name(letters, "石桥村")
+    before = letters.content(letter_id)
+    targets = _target_dicts(before)
+    targets[0].update(change)
+    with pytest.raises(ValidationError) as err:
+        letters.edit(letter_id, {"targets": targets})
+    assert message in str(err.value)
+    with pytest.raises(ValidationError, match="控制指标：至少保留一项控制指标"):
+        letters.edit(letter_id, {"targets": []})
+    assert letters.content(letter_id) == before
+
+
+def test_targets_of_a_signed_letter_cannot_be_edited(town: Services) -> None:
+    letters = _letters(town)
+    letters.generate_year(YEAR)
+    letter_id = _by_name(letters, "石桥村")
+    letters.sign(letter_id, "2026-02-10", "张镇长", "李大山")
+    targets = _target_dicts(letters.content(letter_id))
+    targets[0]["threshold"] = "5"
+    with pytest.raises(ValidationError, match="已于2026-02-10签订，不能修改；如需更正，请新建替代责任书"):
+        letters.edit(letter_id, {"targets": targets})
+    assert letters.content(letter_id).targets[0].threshold == 0
+
+
 # -- command line --------------------------------------------------------------------------------
 
 

@@ -10,8 +10,9 @@ sentence and both parties' signature and seal blocks side by side, kept on one p
 「（甲方存）」/「（乙方存）」 under the title and numbered on its own ("第 1 页 共 3 页" restarts);
 :func:`write_letter_copies_separately` writes them as two files instead.
 
-控制指标: a section without clauses of its own shows the letter's structured targets — the first
-such section whose heading mentions 指标, else the first such section; only one section gets them.
+控制指标: the section whose clauses are the targets' own wording (as the letter service writes them)
+shows the structured targets; failing that, a section without clauses of its own — the first such
+section whose heading mentions 指标, else the first such section; only one section gets them.
 Targets that are 一票否决 conditions are marked 「【一票否决】」 in the heavier face, with a note.
 """
 
@@ -40,19 +41,12 @@ from app.documents.pdf_base import (
     signature_block,
     write_atomic,
 )
-from app.models.letter_content import COMPARATORS, LetterContent, Party, Section, Target
+from app.models.letter_content import LetterContent, Party, Section, Target, target_wording
 
 LETTER = PageLayout(A4, left=26 * mm, right=24 * mm, top=24 * mm, bottom=22 * mm)
 COPY_MARKS = ("甲方存", "乙方存")
 VETO_MARK = "【一票否决】"
 VETO_NOTE = "注：标注「【一票否决】」的指标未完成的，年度考核实行一票否决。"
-METRIC_NAMES = {  # how a target without its own wording reads (the service normally supplies ``text``)
-    "deaths": "生产安全事故死亡人数",
-    "serious_injuries": "生产安全事故重伤人数",
-    "direct_loss_yuan": "生产安全事故直接经济损失（元）",
-    "major_accidents": "较大及以上生产安全事故起数",
-    "fires": "火灾事故起数",
-}
 _ILLEGAL = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 MAX_NAME_CHARS = 120  # file names stay well inside Windows' 260-character paths
@@ -92,17 +86,17 @@ def _heavy(text: str) -> str:
 # -- the story ------------------------------------------------------------------------------------
 def target_text(target: Target) -> str:
     """How a 控制指标 reads: its own wording, else metric, comparator and threshold in words."""
-    if target.text.strip():
-        return target.text.strip()
-    metric = METRIC_NAMES.get(target.metric, target.metric)
-    threshold = target.threshold.normalize() if isinstance(target.threshold, Decimal) else target.threshold
-    return f"{metric}{COMPARATORS.get(target.comparator, target.comparator)}{threshold:f}"
+    return target.text.strip() or target_wording(target.metric, target.comparator, Decimal(target.threshold))
 
 
 def _target_section(sections: Sequence[Section], targets: Sequence[Target]) -> int | None:
     """Index of the section that shows the structured targets (see the module docstring)."""
     if not targets:
         return None
+    wording = tuple(target_text(t) for t in targets)
+    own = [i for i, s in enumerate(sections) if tuple(c.strip() for c in s.clauses) == wording]
+    if own:
+        return own[0]
     empty = [i for i, s in enumerate(sections) if not s.clauses]
     named = [i for i in empty if "指标" in sections[i].heading]
     return (named or empty or [None])[0]

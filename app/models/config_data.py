@@ -52,8 +52,10 @@ def load_document_file(path: Path, kind: str) -> dict[str, Any]:
     return data
 
 
-def _version_key(version: str) -> tuple[int | str, ...]:
-    return tuple(int(p) if p.isdigit() else p for p in version.split("."))
+def version_key(version: str) -> tuple[tuple[int, int, str], ...]:
+    """Sort key for document versions: 2026.10 after 2026.9; numeric parts before text parts, so two
+    versions always compare (a mixed key would raise TypeError)."""
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in version.split("."))
 
 
 def active_document(session: Session, kind: str, default_file: Path) -> dict[str, Any]:
@@ -64,8 +66,8 @@ def active_document(session: Session, kind: str, default_file: Path) -> dict[str
     ).all()
     default = load_document_file(default_file, kind)
     if rows:
-        newest = max(rows, key=lambda r: _version_key(r.doc_version))
-        if _version_key(newest.doc_version) >= _version_key(str(default["version"])):
+        newest = max(rows, key=lambda r: version_key(r.doc_version))
+        if version_key(newest.doc_version) >= version_key(str(default["version"])):
             return {"kind": kind, "version": newest.doc_version, "issuer": newest.issuer, **newest.content}
     return default
 

@@ -7,6 +7,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 COMPARATORS = {"<=": "不超过", "<": "低于", "=": "为", ">=": "不少于"}
+# metric → (how it reads in a 控制指标 sentence, unit); money is in 元
+TARGET_WORDING = {
+    "deaths": ("全年生产安全事故死亡人数", "人"),
+    "serious_injuries": ("全年生产安全事故重伤人数", "人"),
+    "direct_loss_yuan": ("全年事故直接经济损失", "元"),
+    "major_accidents": ("全年较大及以上事故", "起"),
+    "fires": ("全年火灾事故", "起"),
+    "accidents": ("全年事故", "起"),
+}
 
 
 @dataclass(frozen=True)
@@ -31,6 +40,21 @@ class Target:
     threshold: Decimal
     text: str  # how it reads in the letter, e.g. "不发生一次死亡1人及以上的生产安全事故"
     veto: bool = False
+
+
+def plain_number(value: Decimal) -> str:
+    """3000000 → "3000000", 2.50 → "2.5" (never the 3E+6 that ``normalize`` alone gives)."""
+    return f"{value.normalize():f}"
+
+
+def target_wording(metric: str, comparator: str, threshold: Decimal) -> str:
+    """The sentence a 控制指标 reads as when nobody wrote one, e.g. 全年事故直接经济损失低于300万元。
+    Used when a threshold is edited, so the printed wording never contradicts the structured target."""
+    subject, unit = TARGET_WORDING.get(metric, (metric, ""))
+    amount = plain_number(threshold)
+    if unit == "元" and threshold >= 10_000 and threshold % 10_000 == 0:
+        amount, unit = plain_number(threshold / 10_000), "万元"
+    return f"{subject}{COMPARATORS.get(comparator, comparator)}{amount}{unit}。"
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,12 @@ from app.models.letter_content import COMPARATORS, LetterContent, Party, Section
 from app.models.organisation import live_unique
 
 COUNTERPARTY_KINDS = {"village": "村（社区）", "enterprise": "企业", "unit": "站所"}
-PLACEHOLDERS = ("year", "township", "county", "party_b", "party_b_person", "party_a_person",
-                "period_start", "period_end")
+PLACEHOLDER_LABELS = {
+    "year": "年度", "township": "乡镇名称", "county": "县（市、区）名称", "party_b": "乙方单位名称",
+    "party_b_person": "乙方负责人", "party_a_person": "甲方负责人", "period_start": "责任期起始日",
+    "period_end": "责任期截止日",
+}
+PLACEHOLDERS = tuple(PLACEHOLDER_LABELS)
 METRICS = {
     "deaths": "死亡人数",
     "serious_injuries": "重伤人数",
@@ -83,6 +87,15 @@ def _placeholders(where: str, text: str) -> None:
         if name not in PLACEHOLDERS:
             shown = "{" + name + "}"
             raise TemplateError(f"{where}中有未知占位符 {shown}，可用的占位符：{'、'.join('{' + p + '}' for p in PLACEHOLDERS)}")
+
+
+def template_placeholders(template: dict[str, Any]) -> list[str]:
+    """The placeholders a (checked) template uses, in PLACEHOLDERS order."""
+    texts = [template[name] for name in _TEXT_FIELDS]
+    texts += [t["text"] for t in template["targets"]]
+    texts += [c for s in template["sections"] for c in s["clauses"]]
+    used = {name for text in texts for _lit, name, _spec, _conv in string.Formatter().parse(text) if name}
+    return [p for p in PLACEHOLDERS if p in used]
 
 
 def parse_templates(document: dict[str, Any]) -> dict[str, dict[str, Any]]:

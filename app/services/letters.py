@@ -8,6 +8,7 @@ Rules that must hold whoever writes (immutability after signing, accident grades
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -21,9 +22,18 @@ from sqlalchemy.orm import Session
 
 from app.errors import NotFound, ValidationError
 from app.localtime import CHINA_TZ, format_local
-from app.models import Attachment, Enterprise, Township, TownshipUnit, Village, new_id
-from app.models.config_data import active_document
-from app.models.letter_content import LetterContent, Section, Target
+from app.models import (
+    COUNTY_PARTITION,
+    Attachment,
+    ConfigDocument,
+    Enterprise,
+    Township,
+    TownshipUnit,
+    Village,
+    new_id,
+)
+from app.models.config_data import active_document, load_document_file, version_key
+from app.models.letter_content import COMPARATORS, LetterContent, Section, Target, target_wording
 from app.models.letters import (
     ACCIDENT_CATEGORIES,
     COUNTERPARTY_KINDS,
@@ -31,6 +41,7 @@ from app.models.letters import (
     MAJOR_OR_ABOVE,
     METRICS,
     SIGNED_STATES,
+    YUAN,
     Accident,
     Letter,
     LetterAction,
@@ -55,15 +66,118 @@ S, A = LetterStatus, LetterAction
 KINDS = tuple(COUNTERPARTY_KINDS)
 Progress = Callable[[int, int, str], None]
 TEMPLATES_FILE = ("templates", "letter_templates.json")
+TEMPLATES_KIND = "letter_templates"
+# The template version a township chose for a year: a ConfigDocument in the township's own partition
+# (synced to its other PCs), doc_version = the year, content = {"version": ...}.
+YEAR_CHOICE_KIND = "letter_template_year"
+TEMPLATE_LABELS = {"template": "责任书模板"}
+MAX_TEMPLATE_FILE_BYTES = 2 * 1024 * 1024
+_VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,31}$")
 
 
 def load_templates(session: Session) -> tuple[str, dict[str, dict[str, Any]]]:
     """(version, kind → template) of the active letter templates; ValidationError names a bad one."""
-    document = active_document(session, "letter_templates", resource(*TEMPLATES_FILE))
+    document = active_document(session, TEMPLATES_KIND, resource(*TEMPLATES_FILE))
     try:
         return str(document["version"]), parse_templates(document)
     except TemplateError as exc:
-        raise ValidationError({"template": str(exc)}, {"template": "责任书模板"}) from None
+        raise ValidationError({"template": str(exc)}, TEMPLATE_LABELS) from None
+
+
+@dataclass(frozen=True)
+class TemplateSet:
+    """One version of the letter templates: the bundled default or one the county issued."""
+
+    version: str
+    source: str  # 默认模板 | 县级下发
+    issuer: str
+    title: str
+    document_id: str | None  # the ConfigDocument; None for the bundled default
+    templates: dict[str, dict[str, Any]]  # kind → template; empty when ``problem``
+    problem: str = ""  # why this version cannot be used (a malformed document)
+
+    @property
+    def label(self) -> str:
+        return f"{self.version}（{self.source}）"
+
+
+@dataclass(frozen=True)
+class YearTemplate:
+    year: int
+    version: str  # what generating letters for the year uses now
+    chosen: bool  # picked for the year by the officer (else: the newest version)
+    problem: str = ""  # why generating would fail with it (malformed, or the chosen one is gone)
+
+
+def _template_set(document: dict[str, Any], source: str, document_id: str | None) -> TemplateSet:
+    try:
+        templates, problem = parse_templates(document), ""
+    except TemplateError as exc:
+        templates, problem = {}, str(exc)
+    return TemplateSet(str(document.get("version", "")), source, str(document.get("issuer", "")),
+                       str(document.get("title", "")), document_id, templates, problem)
+
+
+def template_sets(session: Session) -> list[TemplateSet]:
+    """Every template version there is, newest first. A county document shadows the bundled default of
+    the same version, as ``active_document`` does."""
+    default = load_document_file(resource(*TEMPLATES_FILE), TEMPLATES_KIND)
+    found = {str(default["version"]): _template_set(default, "默认模板", None)}
+    rows = session.scalars(select(ConfigDocument).where(
+        ConfigDocument.kind == TEMPLATES_KIND, ConfigDocument.deleted.is_(False)).order_by(ConfigDocument.updated_at))
+    for row in rows:
+        document = {**row.content, "kind": TEMPLATES_KIND, "version": row.doc_version, "issuer": row.issuer,
+                    "title": row.title or row.content.get("title", "")}
+        found[row.doc_version] = _template_set(document, "县级下发", row.id)
+    return sorted(found.values(), key=lambda t: version_key(t.version), reverse=True)
+
+
+def check_template_file(data: Any) -> dict[str, Any]:
+    """An imported template file (already JSON-decoded) checked completely; the problem in Chinese."""
+    if not isinstance(data, dict):
+        raise TemplateError("文件内容应为一个 JSON 对象")
+    if data.get("kind") != TEMPLATES_KIND:
+        raise TemplateError(f"kind 应为 {TEMPLATES_KIND}（现为「{data.get('kind', '')}」），这不是责任书模板文件")
+    version = str(data.get("version", "")).strip()
+    if not version:
+        raise TemplateError("缺少 version（版本号，如 2027.1）")
+    if not _VERSION.match(version):
+        raise TemplateError(f"version「{version}」无效：应为不超过32个字符的字母、数字和点，如 2027.1")
+    for name, limit in (("issuer", 64), ("title", 128)):
+        if name in data and (not isinstance(data[name], str) or len(data[name]) > limit):
+            raise TemplateError(f"{name} 应为不超过{limit}个字的文字")
+    templates = parse_templates(data)
+    for kind, label in COUNTERPARTY_KINDS.items():
+        if kind not in templates:
+            raise TemplateError(f"缺少「{label}」（{kind}）的模板")
+        if not any("考核" in section["heading"] for section in templates[kind]["sections"]):
+            raise TemplateError(f"模板「{kind}」缺少「考核与奖惩」一节（sections 中应有标题含“考核”的一节）")
+    return {**data, "version": version}
+
+
+def read_template_file(path: Path) -> dict[str, Any]:
+    """Read and check a template file from outside (untrusted); ValidationError names the file and problem."""
+    def refuse(problem: str) -> ValidationError:
+        return ValidationError({"file": f"无法导入「{path.name}」：{problem}"})
+
+    try:
+        if path.stat().st_size > MAX_TEMPLATE_FILE_BYTES:
+            raise refuse("文件过大（超过2MB），不是责任书模板文件")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise refuse("文件不存在") from None
+    except OSError as exc:
+        raise refuse(f"无法读取文件（{exc.strerror or exc}）") from None
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise refuse("文件不是 UTF-8 编码的文字文件") from None
+    except json.JSONDecodeError as exc:
+        raise refuse(f"不是有效的 JSON 文件（第{exc.lineno}行第{exc.colno}列附近格式错误）") from None
+    try:
+        return check_template_file(data)
+    except TemplateError as exc:
+        raise refuse(str(exc)) from None
 
 
 def township_short_name(name: str) -> str:
@@ -215,6 +329,79 @@ class LetterService:
         with self.db.session() as session:
             return load_templates(session)
 
+    def template_sets(self) -> list[TemplateSet]:
+        """Every template version available (bundled default and county-issued), newest first."""
+        with self.db.session() as session:
+            return template_sets(session)
+
+    def _year_choice(self, session: Session, year: int) -> ConfigDocument | None:
+        return session.scalars(select(ConfigDocument).where(
+            ConfigDocument.kind == YEAR_CHOICE_KIND, ConfigDocument.partition == self.scope.partition,
+            ConfigDocument.doc_version == str(year), ConfigDocument.deleted.is_(False))).first()
+
+    def year_template(self, year: int) -> YearTemplate:
+        """Which template version generating ``year``'s letters uses: the one chosen, else the newest."""
+        with self.db.session() as session:
+            choice = self._year_choice(session, year)
+            if choice is not None:
+                version, chosen = str(choice.content.get("version", "")), True
+            else:
+                version = str(active_document(session, TEMPLATES_KIND, resource(*TEMPLATES_FILE))["version"])
+                chosen = False
+            found = next((t for t in template_sets(session) if t.version == version), None)
+            problem = "该版本模板已不存在" if found is None else found.problem
+            return YearTemplate(year, version, chosen, problem)
+
+    def templates_for(self, session: Session, year: int) -> tuple[str, dict[str, dict[str, Any]]]:
+        """(version, kind → template) to generate ``year``'s letters from; ValidationError when unusable."""
+        choice = self._year_choice(session, year)
+        if choice is None:
+            return load_templates(session)
+        version = str(choice.content.get("version", ""))
+        chosen = next((t for t in template_sets(session) if t.version == version), None)
+        if chosen is None:
+            raise ValidationError({"template": f"{year}年度选用的 {version} 版模板已不存在，请在「模板管理」中重新选择"},
+                                  TEMPLATE_LABELS)
+        if chosen.problem:
+            raise ValidationError({"template": f"{year}年度选用的 {version} 版模板有误：{chosen.problem}"},
+                                  TEMPLATE_LABELS)
+        return chosen.version, chosen.templates
+
+    def choose_template(self, year: int, version: str) -> None:
+        """Use template ``version`` for ``year``'s letters from now on (letters already made keep theirs)."""
+        self.actor.require_write()
+        year = self._checked_year(year)
+        with self.db.session(self.actor.username) as session:
+            chosen = next((t for t in template_sets(session) if t.version == version), None)
+            if chosen is None:
+                raise ValidationError.single("version", "模板版本", f"没有 {version} 版的责任书模板")
+            if chosen.problem:
+                raise ValidationError.single("version", "模板版本", f"{version} 版模板有误，不能选用：{chosen.problem}")
+            row = self._year_choice(session, year)
+            if row is None:
+                session.add(ConfigDocument(partition=self.scope.partition, kind=YEAR_CHOICE_KIND,
+                                           doc_version=str(year), title=f"{year}年度责任书模板",
+                                           content={"version": version}))
+            elif row.content.get("version") != version:
+                row.content = {"version": version}
+
+    def import_templates(self, path: Path) -> str:
+        """Store a template file the county sent (checked first; nothing stored if anything is wrong) as a
+        county-issued config document; returns its version."""
+        self.actor.require_write()
+        data = read_template_file(Path(path))
+        version = data["version"]
+        with self.db.session(self.actor.username) as session:
+            if any(t.version == version for t in template_sets(session)):
+                raise ValidationError({"file": f"无法导入「{Path(path).name}」：已有 {version} 版责任书模板；"
+                                               "县里修订后的模板应使用新的版本号"})
+            # the same split as the county's own send_document: the envelope in columns, the rest as content
+            content = {k: v for k, v in data.items() if k not in ("kind", "version", "issuer", "title")}
+            session.add(ConfigDocument(partition=COUNTY_PARTITION, kind=TEMPLATES_KIND, doc_version=version,
+                                       issuer=str(data.get("issuer", "")), title=str(data.get("title", "")),
+                                       content=content))
+        return version
+
     # -- counterparties ------------------------------------------------------------------------
     def counterparties(self, session: Session, kinds: Sequence[str] = KINDS) -> list[Counterparty]:
         out: list[Counterparty] = []
@@ -257,8 +444,7 @@ class LetterService:
         Counterparties without a responsible person are reported in ``problems`` and skipped. All or
         nothing: when ``cancelled()`` turns true nothing is written."""
         self.actor.require_write()
-        if not 2000 <= int(year) <= 2100:
-            raise ValidationError.single("year", "年度", f"「{year}」不是有效的年度")
+        year = self._checked_year(year)
         result = GenerationResult(year)
         try:
             with self.db.session(self.actor.username) as session:
@@ -269,10 +455,20 @@ class LetterService:
             return GenerationResult(year, cancelled=True)
         return result
 
+    @staticmethod
+    def _checked_year(year: Any) -> int:
+        try:
+            value = int(year)
+        except (TypeError, ValueError):
+            value = 0
+        if not 2000 <= value <= 2100:
+            raise ValidationError.single("year", "年度", f"「{year}」不是有效的年度")
+        return value
+
     def generate_in(self, session: Session, year: int, kinds: Sequence[str], result: GenerationResult,
                     progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
                     username: str | None = None, at: datetime | None = None) -> None:
-        version, templates = load_templates(session)
+        version, templates = self.templates_for(session, year)
         township = session.get(Township, self.scope.township_id)
         if township is None:
             raise NotFound("尚未填写乡镇信息。")
@@ -624,25 +820,83 @@ def _apply_changes(content: LetterContent, changes: dict[str, Any]) -> LetterCon
             except (KeyError, TypeError, ValueError):
                 errors[key] = "每节应有标题和至少一条条款"
         elif key == "targets":
-            try:
-                targets = tuple(t if isinstance(t, Target) else Target(
-                    str(t["metric"]), str(t["comparator"]), Decimal(str(t["threshold"])), str(t["text"]).strip(),
-                    bool(t.get("veto", False))) for t in value)
-                if not targets or any(t.metric not in METRICS or not t.text for t in targets):
-                    raise ValueError
-                from app.models.letter_content import COMPARATORS
-                if any(t.comparator not in COMPARATORS for t in targets):
-                    raise ValueError
-                updates["targets"] = targets
-            except (KeyError, TypeError, ValueError, ArithmeticError):
-                errors[key] = f"每项指标应有已知的 metric（{'、'.join(METRICS)}）、比较符、数值和文字"
+            targets, problems = _parse_targets(value)
+            errors.update(problems)
+            updates["targets"] = targets
     if errors:
-        raise ValidationError(errors, EDITABLE)
+        raise ValidationError(errors, {**EDITABLE, **{k: _target_label(k) for k in errors if k.startswith("target_")}})
     new = replace(content, party_a=party_a, party_b=party_b, **updates)
-    if "targets" in updates and "sections" not in updates and new.sections:
-        first = replace(new.sections[0], clauses=tuple(t.text for t in new.targets))
-        new = replace(new, sections=(first, *new.sections[1:]))
+    if "targets" in updates:
+        new = _with_target_clauses(content, new)
     return new
+
+
+def _target_label(key: str) -> str:
+    return f"第{key.removeprefix('target_')}项控制指标"
+
+
+def parse_threshold(metric: str, raw: Any) -> Decimal:
+    """A target's threshold as typed: money in 元 (300万 is fine), everything else a whole count; ≥ 0."""
+    if isinstance(raw, Decimal):
+        raw = f"{raw:f}"
+    if metric == "direct_loss_yuan":
+        fen = normalize_money_fen(raw)
+        if fen is None:
+            raise ValueError("数值不能为空")
+        return Decimal(fen) / YUAN
+    count = normalize_count(raw, maximum=1_000_000)
+    if count is None:
+        raise ValueError("数值不能为空")
+    return Decimal(count)
+
+
+def _parse_targets(value: Any) -> tuple[tuple[Target, ...], dict[str, str]]:
+    """The edited 控制指标 list; problems keyed target_<n> (n from 1). A blank wording is written from
+    the metric, comparator and threshold so the letter never says something the 考核 does not check."""
+    if not isinstance(value, (list, tuple)):
+        return (), {"targets": "应为控制指标列表"}
+    if not value:
+        return (), {"targets": "至少保留一项控制指标"}
+    targets: list[Target] = []
+    errors: dict[str, str] = {}
+    for n, item in enumerate(value, start=1):
+        t = item if isinstance(item, dict) else {"metric": item.metric, "comparator": item.comparator,
+                                                   "threshold": item.threshold, "text": item.text, "veto": item.veto}
+        key = f"target_{n}"
+        metric, comparator = str(t.get("metric", "")), str(t.get("comparator", ""))
+        if metric not in METRICS:
+            errors[key] = f"指标「{metric}」未知，应为 {'、'.join(METRICS.values())} 之一"
+            continue
+        if comparator not in COMPARATORS:
+            errors[key] = f"比较方式「{comparator}」未知，应为 {'、'.join(COMPARATORS.values())} 之一"
+            continue
+        try:
+            threshold = parse_threshold(metric, t.get("threshold"))
+        except ValueError as exc:
+            problem = str(exc)  # 「x」不是数字 / 金额不能为负数 / 应为不小于0的整数 … → 数值…
+            errors[key] = "数值" + (problem if problem.startswith("「") else
+                                    problem.removeprefix("金额").removeprefix("数值"))
+            continue
+        text = clean_text(t.get("text")) or target_wording(metric, comparator, threshold)
+        veto = t.get("veto", False)
+        if len(text) > 300:
+            errors[key] = "条文不能超过300个字"
+        elif not isinstance(veto, bool):
+            errors[key] = "一票否决应为“是”或“否”"
+        else:
+            targets.append(Target(metric, comparator, threshold, text, veto))
+    return tuple(targets), errors
+
+
+def _with_target_clauses(old: LetterContent, new: LetterContent) -> LetterContent:
+    """Keep the 控制指标 section (the one whose clauses were the old targets' wording) saying the new targets."""
+    wording = tuple(t.text for t in old.targets)
+    index = next((i for i, s in enumerate(old.sections) if s.clauses == wording), None)
+    if index is None or index >= len(new.sections):
+        return new
+    sections = list(new.sections)
+    sections[index] = replace(sections[index], clauses=tuple(t.text for t in new.targets))
+    return replace(new, sections=tuple(sections))
 
 
 # -- the accident register ------------------------------------------------------------------------
@@ -760,6 +1014,12 @@ class AccidentService:
                 if getattr(a, name) != value:
                     setattr(a, name, value)
             a.regrade()
+
+    def delete(self, accident_id: str) -> None:
+        """Remove an accident entered by mistake: a tombstone (audited, synced); the 考核 no longer counts it."""
+        self.actor.require_write()
+        with self.db.session(self.actor.username) as session:
+            self._load(session, accident_id).deleted = True
 
     def _validated(self, session: Session, values: dict[str, Any], a: Accident | None) -> dict[str, Any]:
         unknown = [k for k in values if k not in ACCIDENT_LABELS]

@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QFileDialog, QPushButton
 
@@ -256,9 +257,125 @@ def test_read_only_account_sees_no_write_buttons(qtbot, town, data_dir, drive, m
     assert not page.generate_button.isVisibleTo(page)
     assert not page.record_accident_button.isVisibleTo(page)
     assert not page.edit_accident_button.isVisibleTo(page)
+    assert not page.delete_accident_button.isVisibleTo(page)
     assert page.batch_print_button.isVisibleTo(page) and page.open_button.isVisibleTo(page)
     dialog = _open(qtbot, page, "石桥村")
     for b in (dialog.edit_button, dialog.sign_button, dialog.scan_button, dialog.archive_button,
               dialog.supersede_button):
         assert not b.isVisibleTo(dialog)
     assert dialog.print_button.isVisibleTo(dialog)
+
+
+def _record_accident(town: Services, **values) -> str:
+    return town.accidents.record({"occurred_at": f"{YEAR}-01-02 08:30", **values})
+
+
+def test_editing_a_threshold_changes_the_assessment(qtbot, town, window, drive, messages):
+    from app.ui.letters.dialogs import EditLetterDialog
+
+    page = _page(window)
+    _generate(qtbot, page, drive)
+    _record_accident(town, place="石桥村二组", village="石桥村", serious_injuries=1, direct_loss="80万")
+    dialog = _open(qtbot, page, "石桥村")
+    assert "未全部达标" in dialog.assessment_view.toPlainText()
+
+    def act(edit: EditLetterDialog) -> None:
+        targets = edit.targets_editor
+        table = targets.table
+        rows = {targets.cell(r, 0).currentData(): r for r in range(table.rowCount())}
+        injuries, loss = rows["serious_injuries"], rows["direct_loss_yuan"]
+        # A bad figure: the service's message names the target; nothing saved, the dialog stays open.
+        threshold = targets.cell(injuries, 2)
+        threshold.selectAll()
+        qtbot.keyClicks(threshold, "-1")
+        click(qtbot, edit.findChild(QPushButton, "save_button"))
+        assert f"第{injuries + 1}项控制指标：数值应为不小于0的整数" in edit.error.text()
+        threshold.selectAll()
+        qtbot.keyClicks(threshold, "1")
+        assert targets.cell(injuries, 4).text() == "全年生产安全事故重伤人数不超过1人。"  # reworded
+        money = targets.cell(loss, 2)
+        money.selectAll()
+        type_into(qtbot, money, "50万")
+        assert targets.cell(loss, 4).text() == "全年事故直接经济损失低于50万元。"
+        veto = targets.cell(loss, 3)  # 一票否决: a click on the box itself
+        qtbot.mouseClick(veto, Qt.MouseButton.LeftButton, pos=QPoint(9, veto.height() // 2))
+        assert targets.cell(loss, 3).isChecked()
+        click(qtbot, targets.add_button)  # a new target: no accident at all
+        new = table.rowCount() - 1
+        targets.cell(new, 0).setCurrentIndex(targets.cell(new, 0).findData("accidents"))
+        assert targets.cell(new, 4).text() == "全年事故为0起。"
+        table.selectRow(rows["fires"])
+        click(qtbot, targets.remove_button)
+        click(qtbot, edit.findChild(QPushButton, "save_button"))
+
+    opened = drive(EditLetterDialog, act)
+    click(qtbot, dialog.edit_button)
+    assert opened[-1].saved
+    text = dialog.text_view.toPlainText()
+    assert "全年事故直接经济损失低于50万元。【一票否决】" in text and "全年事故为0起" in text
+    assert "不发生森林火灾" not in text
+    assessment = dialog.assessment_view.toPlainText()
+    assert "一票否决" in assessment  # 80万 ≥ 50万, now a veto condition
+    assert "全年生产安全事故重伤人数不超过1人。" in assessment
+    results = {t.metric: t for t in dialog.assessment().targets}
+    assert results["serious_injuries"].met and not results["direct_loss_yuan"].met
+    assert results["direct_loss_yuan"].veto_triggered and not results["accidents"].met
+    assert "fires" not in results
+
+
+def test_editing_a_letter_signed_meanwhile_is_refused(qtbot, town, window, drive, messages):
+    from app.ui.letters.dialogs import EditLetterDialog
+
+    page = _page(window)
+    _generate(qtbot, page, drive)
+    dialog = _open(qtbot, page, "石桥村")
+    letter_id = dialog.letter_id
+    before = town.letters.content(letter_id)
+
+    def act(edit: EditLetterDialog) -> None:
+        town.letters.sign(letter_id, date.today().isoformat(), "张镇长", "李大山")  # on another PC
+        threshold = edit.targets_editor.cell(0, 2)
+        threshold.selectAll()
+        qtbot.keyClicks(threshold, "3")
+        click(qtbot, edit.findChild(QPushButton, "save_button"))
+        assert "签订，不能修改；如需更正，请新建替代责任书" in edit.error.text()
+        edit.reject()
+
+    opened = drive(EditLetterDialog, act)
+    click(qtbot, dialog.edit_button)
+    assert not opened[-1].saved
+    assert town.letters.content(letter_id) == before
+
+
+def test_delete_an_accident_entered_by_mistake(qtbot, town, window, drive, messages):
+    page = _page(window)
+    town.letters.generate_year(YEAR)
+    _record_accident(town, place="石桥村三组自建房", village="石桥村", deaths=1)
+    _record_accident(town, place="镇区路口", category="道路交通事故")
+    page.refresh()
+    page.tabs.setCurrentIndex(1)
+    assert page.accident_table.rowCount() == 2
+    assert next(a for a in town.letters.assess(YEAR) if a.counterparty_name == "石桥村").result == "一票否决"
+
+    click(qtbot, page.delete_accident_button)  # nothing selected
+    assert messages[-1] == ("information", "请先在列表中选中一起事故。")
+    page.accident_table.selectRow(0)
+    click(qtbot, page.delete_accident_button)
+    assert messages[-1][0] == "question" and "石桥村三组自建房" in messages[-1][1]
+    assert "删除后年终考核不再计入这起事故" in messages[-1][1]
+    assert page.accident_table.rowCount() == 1
+    assert "镇区路口" in page.accident_table.item(0, 1).text()
+    assert page.accident_count.text() == f"{YEAR}年共登记 1 起事故"
+    assert next(a for a in town.letters.assess(YEAR) if a.counterparty_name == "石桥村").result == "达标"
+
+
+def test_declining_the_confirmation_keeps_the_accident(qtbot, town, window, drive, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    page = _page(window)
+    _record_accident(town, place="镇区路口")
+    page.refresh()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
+    page.accident_table.selectRow(0)
+    click(qtbot, page.delete_accident_button)
+    assert page.accident_table.rowCount() == 1 and len(town.accidents.list(YEAR)) == 1

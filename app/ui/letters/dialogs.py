@@ -1,34 +1,40 @@
-"""Small dialogs of the 责任书 screens: signing, editing a letter's text, batch-print options, the
-accident form, and the list of counterparties still to sign."""
+"""Small dialogs of the 责任书 screens: signing, editing a letter's text and 控制指标, batch-print options,
+the accident form, and the list of counterparties still to sign."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QButtonGroup,
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QRadioButton,
     QScrollArea,
+    QTableWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from app.errors import ValidationError, XiangAnError
-from app.models.letter_content import LetterContent
-from app.models.letters import ACCIDENT_CATEGORIES
+from app.errors import XiangAnError
+from app.models.letter_content import COMPARATORS, LetterContent, Target, target_wording
+from app.models.letters import ACCIDENT_CATEGORIES, METRICS
 from app.services import Services
 from app.services.fields import Field, RegisterSpec
-from app.services.letters import AccidentRow, KindCoverage
-from app.ui.widgets.common import RememberingDialog, error_label, exec_once
+from app.services.letters import AccidentRow, KindCoverage, parse_threshold
+from app.ui.widgets.common import RememberingDialog, button, error_label, exec_once
 from app.ui.widgets.record_form import RecordDialog
 
 ACCIDENT_FIELDS = (
@@ -130,9 +136,105 @@ def _clauses(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+class TargetsEditor(QWidget):
+    """The 控制指标 as a table: metric, comparator, threshold, 一票否决 and the wording, one target per
+    row, with adding and removing. Changing a target's figures rewrites its wording so the printed
+    letter says what the 考核 checks; the wording can then still be edited."""
+
+    COLUMNS = (("指标", 170), ("要求", 96), ("数值（金额为元）", 130), ("一票否决", 70), ("条文", 0))
+
+    def __init__(self, targets: tuple[Target, ...], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.table = QTableWidget(0, len(self.COLUMNS))
+        self.table.setObjectName("targets_table")
+        self.table.setHorizontalHeaderLabels([label for label, _w in self.COLUMNS])
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().setDefaultSectionSize(32)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for i, (_label, width) in enumerate(self.COLUMNS[:-1]):
+            self.table.setColumnWidth(i, width)
+        self.table.setMinimumHeight(236)  # six targets without scrolling
+        self.add_button = button("添加指标", name="add_target_button")
+        self.remove_button = button("删除所选指标", name="remove_target_button")
+        self.add_button.clicked.connect(lambda: self.add_row(Target("accidents", "=", Decimal(0), "")))
+        self.remove_button.clicked.connect(self.remove_selected)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.add_button)
+        buttons.addWidget(self.remove_button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.table)
+        layout.addLayout(buttons)
+        for target in targets:
+            self.add_row(target)
+
+    def add_row(self, target: Target) -> None:
+        row = self.table.rowCount()
+        self.table.insertRow(row)
+        metric = QComboBox()
+        metric.setObjectName("metric_combo")
+        for key, label in METRICS.items():
+            metric.addItem(label, key)
+        metric.setCurrentIndex(max(0, metric.findData(target.metric)))
+        comparator = QComboBox()
+        comparator.setObjectName("comparator_combo")
+        for key, words in COMPARATORS.items():
+            comparator.addItem(words, key)
+        comparator.setCurrentIndex(max(0, comparator.findData(target.comparator)))
+        threshold = QLineEdit(f"{target.threshold:f}")
+        threshold.setObjectName("threshold_edit")
+        veto = QCheckBox()
+        veto.setObjectName("veto_check")
+        veto.setChecked(target.veto)
+        veto.setToolTip("该指标未完成的，年度考核实行一票否决")
+        text = QLineEdit(target.text or self._wording(metric, comparator, threshold))
+        text.setObjectName("target_text_edit")
+        text.setCursorPosition(0)
+        for c, widget in enumerate((metric, comparator, threshold, veto, text)):
+            self.table.setCellWidget(row, c, widget)
+        reword = lambda *_a: self._reword(metric, comparator, threshold, text)  # noqa: E731
+        metric.currentIndexChanged.connect(reword)
+        comparator.currentIndexChanged.connect(reword)
+        threshold.textEdited.connect(reword)
+
+    @staticmethod
+    def _wording(metric: QComboBox, comparator: QComboBox, threshold: QLineEdit) -> str:
+        try:
+            value = parse_threshold(metric.currentData(), threshold.text())
+        except ValueError:
+            return ""
+        return target_wording(metric.currentData(), comparator.currentData(), value)
+
+    def _reword(self, metric: QComboBox, comparator: QComboBox, threshold: QLineEdit, text: QLineEdit) -> None:
+        wording = self._wording(metric, comparator, threshold)
+        if wording:  # an unfinished figure keeps the last wording until it reads as a number
+            text.setText(wording)
+            text.setCursorPosition(0)
+
+    def remove_selected(self) -> None:
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()}, reverse=True)
+        if not rows and self.table.currentRow() >= 0:
+            rows = [self.table.currentRow()]
+        for row in rows:
+            self.table.removeRow(row)
+
+    def cell(self, row: int, column: int) -> Any:
+        return self.table.cellWidget(row, column)
+
+    def targets(self) -> list[dict[str, Any]]:
+        """The rows as the service takes them (it checks every figure and names the row)."""
+        return [{"metric": self.cell(r, 0).currentData(), "comparator": self.cell(r, 1).currentData(),
+                 "threshold": self.cell(r, 2).text(), "veto": self.cell(r, 3).isChecked(),
+                 "text": self.cell(r, 4).text()} for r in range(self.table.rowCount())]
+
+
 class EditLetterDialog(RememberingDialog):
-    """The letter's text: preamble, each section's clauses (one per line), the closing. The 控制指标
-    section is the structured targets' wording, so it is edited as the targets' texts."""
+    """The letter's text — preamble, each section's clauses (one per line), the closing — and its
+    控制指标 (structured: what the year-end 考核 checks). The 控制指标 section of the text is the
+    targets' wording, so it is edited in the targets table."""
 
     settings_key = "letter_edit_dialog"
 
@@ -148,8 +250,8 @@ class EditLetterDialog(RememberingDialog):
         form = QFormLayout(body)
         self.preamble_edit = self._text(content.preamble, "preamble_edit", 90)
         form.addRow("前言：", self.preamble_edit)
-        self.targets_edit = self._text("\n".join(t.text for t in content.targets), "targets_edit", 120)
-        form.addRow("控制指标：", self.targets_edit)
+        self.targets_editor = TargetsEditor(content.targets)
+        form.addRow("控制指标：", self.targets_editor)
         self.section_edits: list[QPlainTextEdit] = []
         for i, section in enumerate(content.sections):
             if i == 0 and content.targets:
@@ -159,7 +261,8 @@ class EditLetterDialog(RememberingDialog):
             form.addRow(f"{section.heading}：", edit)
         self.closing_edit = self._text(content.closing, "closing_edit", 50)
         form.addRow("结尾：", self.closing_edit)
-        hint = QLabel("每行一条条款；控制指标的条数和顺序不能改（考核按它计算），只改文字。")
+        hint = QLabel("每行一条条款。控制指标决定年终考核：改数值后条文随之改写，可再修改条文；"
+                      "直接经济损失以元为单位（可写 300万）。")
         hint.setObjectName("pageSubtitle")
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -182,20 +285,16 @@ class EditLetterDialog(RememberingDialog):
         return edit
 
     def changes(self) -> dict[str, Any]:
+        """What the dialog shows, as the service's ``edit`` takes it; the service keeps the 控制指标
+        section in step with the targets."""
         content = self.content
-        texts = _clauses(self.targets_edit.toPlainText())
-        if len(texts) != len(content.targets):
-            raise ValidationError({"targets": f"控制指标应为{len(content.targets)}条（现在是{len(texts)}条）"},
-                                  {"targets": "控制指标"})
-        targets = [{"metric": t.metric, "comparator": t.comparator, "threshold": str(t.threshold), "text": text,
-                    "veto": t.veto} for t, text in zip(content.targets, texts, strict=True)]
         edits = iter(self.section_edits)
         sections = []
         for i, section in enumerate(content.sections):
-            clauses = texts if i == 0 and content.targets else _clauses(next(edits).toPlainText())
+            clauses = list(section.clauses) if i == 0 and content.targets else _clauses(next(edits).toPlainText())
             sections.append({"heading": section.heading, "clauses": clauses})
-        return {"preamble": self.preamble_edit.toPlainText(), "targets": targets, "sections": sections,
-                "closing": self.closing_edit.toPlainText()}
+        return {"preamble": self.preamble_edit.toPlainText(), "targets": self.targets_editor.targets(),
+                "sections": sections, "closing": self.closing_edit.toPlainText()}
 
     def on_save(self) -> None:
         try:

@@ -30,7 +30,8 @@ from app.services import Services
 from app.services.letters import AccidentRow, GenerationResult, KindCoverage, LetterRow
 from app.ui.letters.detail import LetterDetailDialog, status_text
 from app.ui.letters.dialogs import CopiesDialog, accident_dialog, show_list, unsigned_lines
-from app.ui.widgets.common import button, exec_once, page_header, show_error, show_info, ui_settings
+from app.ui.letters.templates import TemplatesDialog
+from app.ui.widgets.common import button, confirm, exec_once, page_header, show_error, show_info, ui_settings
 from app.ui.widgets.progress import run_with_progress
 
 LETTER_COLUMNS = (("number", "编号", 190), ("counterparty", "责任单位", 260), ("kind", "类型", 90),
@@ -127,6 +128,11 @@ class LettersPage(QWidget):
         self.batch_print_button = button("批量打印", name="batch_print_button")
         self.batch_print_button.setToolTip("为选中的责任书（未选中则为列表中全部）生成 PDF 文件到一个文件夹")
         self.batch_print_button.clicked.connect(self.on_batch_print_clicked)
+        self.templates_button = button("模板管理", name="templates_button")
+        self.templates_button.setToolTip("查看责任书模板、选定本年度使用的模板版本、导入县里下发的模板")
+        self.templates_button.clicked.connect(self.on_templates_clicked)
+        self.template_label = QLabel()
+        self.template_label.setObjectName("template_label")
 
         self.cards = {kind: CoverageCard(kind, self.on_unsigned_clicked) for kind in COUNTERPARTY_KINDS}
 
@@ -164,10 +170,13 @@ class LettersPage(QWidget):
         self.accident_table.doubleClicked.connect(lambda _i: self.on_edit_accident_clicked())
         self.record_accident_button = button("登记事故", primary=True, name="record_accident_button")
         self.edit_accident_button = button("编辑", name="edit_accident_button")
+        self.delete_accident_button = button("删除", danger=True, name="delete_accident_button")
+        self.delete_accident_button.setToolTip("删除误登记的事故（保留删除记录）；年终考核不再计入")
         self.record_accident_button.clicked.connect(self.on_record_accident_clicked)
         self.edit_accident_button.clicked.connect(self.on_edit_accident_clicked)
-        self.record_accident_button.setVisible(self.can_write)
-        self.edit_accident_button.setVisible(self.can_write)
+        self.delete_accident_button.clicked.connect(self.on_delete_accident_clicked)
+        for b in (self.record_accident_button, self.edit_accident_button, self.delete_accident_button):
+            b.setVisible(self.can_write)
         self.accident_count = QLabel()
         self.accident_count.setObjectName("accident_count")
         accidents_tab = QWidget()
@@ -175,6 +184,7 @@ class LettersPage(QWidget):
         acc_bottom.addWidget(self.accident_count, 1)
         acc_bottom.addWidget(self.record_accident_button)
         acc_bottom.addWidget(self.edit_accident_button)
+        acc_bottom.addWidget(self.delete_accident_button)
         acc_column = QVBoxLayout(accidents_tab)
         hint = QLabel("年终考核按本年度登记的事故计算各责任书的控制指标；事故等级按《生产安全事故报告和调查处理条例》自动判定。")
         hint.setObjectName("pageSubtitle")
@@ -193,6 +203,7 @@ class LettersPage(QWidget):
         year_layout.setContentsMargins(0, 0, 0, 0)
         year_layout.addWidget(QLabel("年度："))
         year_layout.addWidget(self.year_combo)
+        year_layout.addWidget(self.template_label)
         cards = QHBoxLayout()
         for card in self.cards.values():
             cards.addWidget(card, 1)
@@ -200,7 +211,7 @@ class LettersPage(QWidget):
         layout.setContentsMargins(20, 16, 20, 16)
         layout.addWidget(page_header(
             "安全生产目标责任书", "每年与村（社区）、企业、站所逐一签订；签订后锁定，年终按事故信息考核",
-            [year_row, self.generate_button, self.batch_print_button]))
+            [year_row, self.templates_button, self.generate_button, self.batch_print_button]))
         layout.addLayout(cards)
         layout.addWidget(self.tabs, 1)
         self.refresh_years()
@@ -252,9 +263,22 @@ class LettersPage(QWidget):
             self.refresh_all()
 
     def refresh_all(self) -> None:
+        self.reload_template_label()
         self.reload_coverage()
         self.reload_letters()
         self.reload_accidents()
+
+    def reload_template_label(self) -> None:
+        try:
+            choice = self.services.letters.year_template(self.year())
+        except XiangAnError as exc:
+            self.template_label.setText("模板有误")  # the bundled default itself is unreadable
+            self.template_label.setToolTip(str(exc))
+            return
+        self.template_label.setText(f"使用模板 {choice.version}{'（有误）' if choice.problem else ''}")
+        how = "已选定" if choice.chosen else "未单独选定，使用最新版本"
+        tip = f"{self.year()}年度生成责任书使用 {choice.version} 版模板（{how}）"
+        self.template_label.setToolTip(f"{tip}。该版本有误：{choice.problem}" if choice.problem else tip)
 
     def reload_coverage(self) -> None:
         try:
@@ -403,6 +427,32 @@ class LettersPage(QWidget):
             show_info(self, f"已取消：生成了 {written} 份，另 {len(ids) - written} 份未生成。")
         if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
             show_info(self, f"已生成 {written} 份责任书，保存在 {folder}")
+
+    def on_templates_clicked(self) -> None:
+        dialog = TemplatesDialog(self.services, self.year(), self)
+        exec_once(dialog)
+        if dialog.changed:
+            self.reload_template_label()
+
+    def on_delete_accident_clicked(self) -> None:
+        if not self.can_write:
+            return
+        ids = _selected_ids(self.accident_table)
+        row = next((a for a in self.accident_rows if ids and a.id == ids[0]), None)
+        if row is None:
+            show_info(self, "请先在列表中选中一起事故。")
+            return
+        where = "，".join(x for x in (row.unit_name, row.place) if x)
+        if not confirm(self, f"确定删除这起事故吗？\n\n{row.occurred_at}　{where}\n死亡{row.deaths}人、重伤"
+                             f"{row.serious_injuries}人，{row.grade}事故\n\n删除后年终考核不再计入这起事故"
+                             "（删除操作会记入操作日志）。", "删除事故"):
+            return
+        try:
+            self.services.accidents.delete(row.id)
+        except XiangAnError as exc:
+            show_error(self, str(exc))
+            return
+        self._after_change()
 
     def on_record_accident_clicked(self) -> None:
         if accident_dialog(self, self.services):
