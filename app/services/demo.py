@@ -41,6 +41,7 @@ from app.models.hazards import MAJOR, TRANSITIONS
 from app.models.validation import USCC_CHARSET, uscc_check_char
 from app.services.context import SYSTEM_ACTOR, Actor, Scope
 from app.services.demo_letters import add_demo_letters
+from app.services.demo_readiness import add_demo_readiness
 from app.services.fields import display, normalise
 from app.services.hazards import load_deadline_rules
 from app.services.organisation import TOWNSHIP_FIELDS, load_sectors
@@ -1002,6 +1003,9 @@ def generate_demo(db: Database, seed: int = 2026, scale: int = 1, progress: Prog
         _insert(session, batches, progress)
         counts = {rows[0].__tablename__: len(rows) for _label, rows in batches if rows}
         counts.update(add_demo_letters(session, db, actor, builder.scope, builder.today))
+        counts.update(add_demo_readiness(session, db, builder.scope, [p.village for p in builder.places],
+                                         builder.contacts, builder.rng, builder.people.name, builder.people.mobile,
+                                         builder.today))
         if progress is not None:
             progress(sum(counts.values()), sum(counts.values()), "安全生产目标责任书")
         result = DemoResult(builder.town, builder.scope.township_id, counts)

@@ -22,7 +22,8 @@ class Field:
     name: str
     label: str
     kind: str = "text"  # text | multiline | int | date | money (分) | phone | credit_code | id_number
-    #                     | division_code | choice | village | sector | org | roles
+    #                     | division_code | choice | village | sector | org | roles | team | plan | contact
+    #                     | coordinates
     required: bool = False
     choices: tuple[str, ...] = ()
     max_length: int = 64
@@ -32,6 +33,7 @@ class Field:
     hint: str = ""
     default: str = ""  # used when the value is left blank
     lengths: tuple[int, ...] = (6, 9, 12)  # allowed digit counts of a division_code
+    minimum: int | None = None  # smallest allowed value of an int field (capacity 1: "must be above 0")
 
     @property
     def headers(self) -> tuple[str, ...]:
@@ -48,6 +50,9 @@ class RegisterSpec:
     match_keys: tuple[tuple[str, ...], ...] = ()  # weaker keys re-import also matches on, in order
     search: tuple[str, ...] = ()  # ORM attributes searched by the free-text box
     delete_guard: Callable[[Any, Any], str | None] | None = None  # (session, row) → why it can't go
+    # Rules across fields (expiry after production): clean values → field → problem, run when each
+    # field on its own is valid.
+    checks: tuple[Callable[[dict[str, Any]], dict[str, str]], ...] = ()
 
     def field(self, name: str) -> Field:
         for f in self.fields:
@@ -93,6 +98,42 @@ def _roles(f: Field, value: Any) -> list[str]:
     return roles
 
 
+def _int(f: Field, value: Any) -> int | None:
+    number = v.normalize_count(value)
+    if number is not None and f.minimum is not None and number < f.minimum:
+        raise ValueError("应大于0" if f.minimum == 1 else f"不能小于{f.minimum}")
+    return number
+
+
+def date_order(earlier: str, later: str, earlier_label: str) -> Callable[[dict[str, Any]], dict[str, str]]:
+    """A cross-field check: ``later`` (e.g. 有效期至) may not be before ``earlier`` (生产日期)."""
+
+    def check(clean: dict[str, Any]) -> dict[str, str]:
+        first, second = clean.get(earlier), clean.get(later)
+        if isinstance(first, date) and isinstance(second, date) and second < first:
+            return {later: f"不能早于{earlier_label}（{first.isoformat()}）"}
+        return {}
+
+    return check
+
+
+_COORDINATES = re.compile(r"^\s*(-?\d{1,3}(?:\.\d+)?)\s*[,，、\s]\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
+
+
+def _coordinates(f: Field, value: Any) -> str:
+    """经度,纬度 in decimal degrees, within China's extent (a swapped or mistyped pair is caught)."""
+    text = v.clean_text(value)
+    if not text:
+        return ""
+    m = _COORDINATES.match(text)
+    if not m:
+        raise ValueError("应写成“经度,纬度”，如 115.4123,25.1367")
+    lng, lat = float(m.group(1)), float(m.group(2))
+    if not (73 <= lng <= 136 and 3 <= lat <= 54):
+        raise ValueError(f"经度{lng:g}、纬度{lat:g}不在我国范围内，请核对（经度在前，纬度在后）")
+    return f"{m.group(1)},{m.group(2)}"
+
+
 def _optional(fn: Callable[[Any], Any]) -> Callable[[Field, Any], Any]:
     def apply(f: Field, value: Any) -> Any:
         return fn(value) if v.clean_text(value) else ""
@@ -103,7 +144,7 @@ def _optional(fn: Callable[[Any], Any]) -> Callable[[Field, Any], Any]:
 NORMALISERS: dict[str, Callable[[Field, Any], Any]] = {
     "text": _text,
     "multiline": _multiline,
-    "int": lambda f, value: v.normalize_count(value),
+    "int": _int,
     "date": lambda f, value: v.normalize_date(value),
     "money": lambda f, value: v.normalize_money_fen(value),
     "phone": lambda f, value: v.normalize_phone(value),
@@ -116,6 +157,10 @@ NORMALISERS: dict[str, Callable[[Field, Any], Any]] = {
     "village": _text,
     "sector": _text,
     "org": _text,
+    "team": _text,  # 救援队伍 by name
+    "plan": _text,  # 应急预案 by name
+    "contact": _text,  # 联系人 as 姓名 or 姓名（手机）
+    "coordinates": _coordinates,
 }
 
 
@@ -138,6 +183,8 @@ def normalise(spec: RegisterSpec, values: dict[str, Any]) -> tuple[dict[str, Any
             clean[f.name] = NORMALISERS[f.kind](f, raw)
         except ValueError as exc:
             errors[f.name] = str(exc)
+    for check in spec.checks:
+        errors.update({k: e for k, e in check(clean).items() if k not in errors})
     return clean, errors
 
 

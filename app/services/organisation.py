@@ -14,6 +14,7 @@ from app.models.organisation import CONTACT_ROLES, UNIT_KINDS, VILLAGE_KINDS
 from app.paths import resource
 from app.services.context import Actor, Scope
 from app.services.fields import Field, RegisterSpec, normalise
+from app.services.readiness_registers import READINESS_REGISTERS
 from app.storage import Database
 
 
@@ -120,7 +121,12 @@ CONTACTS = RegisterSpec(
     search=("name", "position", "mobile"),
 )
 
-REGISTERS: dict[str, RegisterSpec] = {s.kind: s for s in (VILLAGES, ENTERPRISES, UNITS, CONTACTS)}
+ORGANISATION_KINDS: tuple[str, ...] = ("villages", "enterprises", "units", "contacts")  # the 组织机构 tabs
+# Every register the generic services serve: the organisation's four, then the 七有/五有 registers.
+REGISTERS: dict[str, RegisterSpec] = {
+    **{s.kind: s for s in (VILLAGES, ENTERPRISES, UNITS, CONTACTS)},
+    **READINESS_REGISTERS,
+}
 
 TOWNSHIP_FIELDS = RegisterSpec(
     kind="township",

@@ -14,13 +14,20 @@ from sqlalchemy import case, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.errors import NotFound, ValidationError
-from app.models import Enterprise, TownshipUnit, Village
+from app.models import Contact, EmergencyPlan, Enterprise, RescueTeam, TownshipUnit, Village
 from app.services.context import Actor, Scope
 from app.services.fields import RegisterSpec, display, is_blank, normalise
 from app.services.organisation import load_sectors
 from app.storage import Database
 
 TOWNSHIP_LEVEL = "乡镇本级"
+# References to readiness records by their (unique) name: field kind → (model, column, what it is called).
+REFERENCES: dict[str, tuple[Any, str, str]] = {
+    "team": (RescueTeam, "team_id", "救援队伍"),
+    "plan": (EmergencyPlan, "plan_id", "应急预案"),
+}
+REFERENCE_COLUMNS = {"village": "village_id", "sector": "sector_code", "org": "org_id", "contact": "contact_id",
+                     **{kind: column for kind, (_m, column, _w) in REFERENCES.items()}}
 
 
 @dataclass
@@ -40,6 +47,8 @@ class Resolver:
         self._villages: dict[str, str] | None = None
         self._orgs: dict[str, tuple[str, str]] | None = None
         self._names: dict[str, str] | None = None
+        self._refs: dict[str, dict[str, str]] = {}
+        self._contacts: list[tuple[str, str, str]] | None = None
         self.sectors = load_sectors(session)
 
     def _live(self, model: type) -> Any:
@@ -63,12 +72,52 @@ class Resolver:
                     self._orgs[name] = (kind, id_)
         return self._orgs
 
+    def refs(self, kind: str) -> dict[str, str]:
+        """Name → id of the live records a ``kind`` field ("team", "plan") refers to."""
+        if kind not in self._refs:
+            model = REFERENCES[kind][0]
+            self._refs[kind] = {name: id_ for id_, name in self.session.execute(self._live(model))}
+        return self._refs[kind]
+
+    def ref_name(self, kind: str, id_: str | None) -> str:
+        return next((name for name, i in self.refs(kind).items() if i == id_), "") if id_ else ""
+
+    @property
+    def contacts(self) -> list[tuple[str, str, str]]:
+        """(id, name, mobile) of every live contact."""
+        if self._contacts is None:
+            self._contacts = list(self.session.execute(
+                select(Contact.id, Contact.name, Contact.mobile).where(
+                    Contact.township_id == self.scope.township_id, Contact.deleted.is_(False))))
+        return self._contacts
+
+    @staticmethod
+    def contact_label(name: str, mobile: str) -> str:
+        return f"{name}（{mobile}）" if mobile else name
+
+    def contact_of(self, id_: str | None) -> str:
+        found = next((c for c in self.contacts if c[0] == id_), None) if id_ else None
+        return self.contact_label(found[1], found[2]) if found else ""
+
+    def contact_id(self, text: str) -> tuple[str | None, str]:
+        """(id, problem) for a contact typed as 姓名（手机） or as a name only one contact has."""
+        exact = [c for c in self.contacts if self.contact_label(c[1], c[2]) == text]
+        named = exact or [c for c in self.contacts if c[1] == text]
+        if len(named) == 1:
+            return named[0][0], ""
+        if named:
+            return None, f"有{len(named)}位名为「{text}」的联系人，请写成「姓名（手机号）」以区分"
+        return None, f"联系人名录中没有「{text}」，请先在「联系人」中添加"
+
     def forget(self, kind: str) -> None:
         """Drop cached names a save of ``kind`` may have changed."""
         if kind == "villages":
             self._villages = None
         if kind in ("villages", "enterprises", "units"):
             self._orgs = self._names = None
+        if kind == "contacts":
+            self._contacts = None
+        self._refs.pop({"teams": "team", "plans": "plan"}.get(kind, ""), None)
 
     def name_of(self, id_: str | None) -> str:
         if not id_:
@@ -107,6 +156,17 @@ def _to_columns(spec: RegisterSpec, clean: dict[str, Any], resolver: Resolver) -
                 columns["org_kind"], columns["org_id"] = resolver.orgs[value]
             else:
                 errors[f.name] = f"找不到名为「{value}」的村/社区、站所或企业"
+        elif f.kind in REFERENCES:
+            _model, column, what = REFERENCES[f.kind]
+            names = resolver.refs(f.kind)
+            if value and value not in names:
+                errors[f.name] = f"找不到名为「{value}」的{what}，请先在「{what}」中添加"
+            columns[column] = names.get(value) if value else None
+        elif f.kind == "contact":
+            contact_id, problem = resolver.contact_id(value) if value else (None, "")
+            if problem:
+                errors[f.name] = problem
+            columns["contact_id"] = contact_id
         elif f.kind == "credit_code":
             columns[f.name] = value or None  # NULLs never collide in the unique index
         else:
@@ -123,6 +183,10 @@ def _to_display(spec: RegisterSpec, row: Any, resolver: Resolver) -> dict[str, A
             out[f.name] = resolver.sector_name(row.sector_code) if row.sector_code else ""
         elif f.kind == "org":
             out[f.name] = resolver.name_of(row.org_id) if row.org_id else TOWNSHIP_LEVEL
+        elif f.kind in REFERENCES:
+            out[f.name] = resolver.ref_name(f.kind, getattr(row, REFERENCES[f.kind][1]))
+        elif f.kind == "contact":
+            out[f.name] = resolver.contact_of(row.contact_id)
         elif f.kind == "int":
             out[f.name] = getattr(row, f.name)
         else:
@@ -165,6 +229,9 @@ class RegisterService:
                 stmt = stmt.where(or_(*(getattr(m, col).contains(text, autoescape=True)
                                         for col in self.spec.search)))
             for name, value in query.filters.items():
+                if value == TOWNSHIP_LEVEL and self.spec.field(name).kind == "village":
+                    stmt = stmt.where(m.village_id.is_(None))  # records of the township itself
+                    continue
                 if value:
                     columns, errors = _to_columns(self.spec, {name: value}, resolver)
                     if name in errors:  # unknown village/sector/org: matches nothing (not "no village")
@@ -189,14 +256,17 @@ class RegisterService:
         if kind == "org":
             return func.coalesce(name_of(Village, m.org_id), name_of(TownshipUnit, m.org_id),
                                  name_of(Enterprise, m.org_id), "")
+        if kind in REFERENCES:
+            return name_of(REFERENCES[kind][0], getattr(m, REFERENCES[kind][1]))
+        if kind == "contact":
+            return name_of(Contact, m.contact_id)
         if kind == "sector" and resolver.sectors:
             return case({sector.code: sector.name for sector in resolver.sectors},
                         value=m.sector_code, else_=m.sector_code)
         return getattr(m, self._column_for(name))
 
     def _column_for(self, name: str) -> str:
-        kind = self.spec.field(name).kind
-        return {"village": "village_id", "sector": "sector_code", "org": "org_id"}.get(kind, name)
+        return REFERENCE_COLUMNS.get(self.spec.field(name).kind, name)
 
     def fetch_rows(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         ids = list(ids)
@@ -237,6 +307,10 @@ class RegisterService:
                 return [s.name for s in resolver.sectors]
             if f.kind == "org":
                 return [TOWNSHIP_LEVEL, *sorted(resolver.orgs)]
+            if f.kind in REFERENCES:
+                return sorted(resolver.refs(f.kind))
+            if f.kind == "contact":
+                return sorted(resolver.contact_label(name, mobile) for _id, name, mobile in resolver.contacts)
         return []
 
     # -- writing ---------------------------------------------------------------------------
