@@ -70,6 +70,7 @@ def _dialogs(window: QWidget, out: Path, written: list[Path]) -> None:
     _shoot_and_dispose(first, out / "dialog-first-run.png", written)
     _hazard_dialogs(services, window, out, written)
     _letter_dialogs(services, window, out, written)
+    _readiness_dialogs(services, window, out, written)
     enterprises = services.register("enterprises")
     dialog = RecordDialog(ENTERPRISES, enterprises.choices, _validate_only, None, window)
     dialog.form.set_values({"name": "青山镇示例加工厂", "credit_code": "91360726MA35XXXX1", "phone": "1380013"})
@@ -113,6 +114,24 @@ def _letter_dialogs(services: Services, window: QWidget, out: Path, written: lis
         _shoot_and_dispose(SignDialog(services, draft.id, content, window), out / "dialog-letter-sign.png", written)
         _shoot_and_dispose(EditLetterDialog(services, draft.id, content, window), out / "dialog-letter-edit.png",
                            written)
+
+
+def _readiness_dialogs(services: Services, window: QWidget, out: Path, written: list[Path]) -> None:
+    """The detail of the village furthest from 达标 (its weakest item), the assessment form and history."""
+    from app.ui.readiness.assessments import AssessmentHistoryDialog, SelfAssessmentDialog
+
+    page = window.page("readiness")
+    villages = services.readiness.summary().villages
+    if villages:
+        village = min(villages, key=lambda v: v.score)
+        weakest = min(village.items, key=lambda i: i.score - i.max_score)
+        detail = page.show_detail(village.unit_id, weakest.key)
+        detail.resize(1100, 720)
+        _shoot_and_dispose(detail, out / "dialog-readiness-detail.png", written)
+    _shoot_and_dispose(SelfAssessmentDialog(services, "", window), out / "dialog-readiness-assessment.png", written)
+    history = AssessmentHistoryDialog(services, "", window)
+    history.resize(1100, 700)
+    _shoot_and_dispose(history, out / "dialog-readiness-history.png", written)
 
 
 def _validate_only(values: dict) -> str:

@@ -22,6 +22,8 @@ from app.errors import XiangAnError
 from app.localtime import format_local
 from app.services import Services
 from app.services.dashboard import DashboardSummary
+from app.services.organisation import REGISTERS
+from app.ui.readiness.common import alert_target
 from app.ui.style import DANGER, WARNING
 from app.ui.widgets.common import page_header
 
@@ -118,8 +120,9 @@ class DashboardPage(QWidget):
         self._layout.addLayout(self._cards(summary))
         columns = QHBoxLayout()
         columns.addWidget(self._attention(summary), 1)
+        columns.addWidget(self._readiness(), 1)
         columns.addWidget(self._sectors(summary), 1)
-        self._layout.addLayout(columns, 1)
+        self._layout.addLayout(columns, 2)  # the reminders matter more than the log of recent edits
         self._layout.addWidget(self._recent(summary), 1)
 
     def _cards(self, s: DashboardSummary) -> QGridLayout:
@@ -167,6 +170,33 @@ class DashboardPage(QWidget):
             self.attention_list.addItem(entry)
         self.attention_list.itemDoubleClicked.connect(self.on_attention_activated)
         layout.addWidget(self.attention_list)
+        return frame
+
+    def _readiness(self) -> QFrame:
+        """七有/五有 reminders; each line opens the record to fix (a supply, a plan) or the unit's detail."""
+        frame, layout = _section("七有/五有提醒")
+        self.readiness_list = QListWidget()
+        self.readiness_list.setObjectName("readiness_list")
+        self.readiness_list.setWordWrap(True)  # long reminders wrap instead of scrolling sideways
+        self.readiness_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.readiness_list.itemDoubleClicked.connect(self.on_attention_activated)
+        layout.addWidget(self.readiness_list)
+        try:
+            alerts = self.services.readiness.alerts()
+        except XiangAnError as exc:
+            self.readiness_list.addItem(str(exc))
+            return frame
+        groups = ((alerts.expired_supplies, DANGER), (alerts.expiring_supplies, WARNING), (alerts.plans_due, WARNING),
+                  (alerts.teams_below_strength, WARNING), (alerts.villages_not_passed, DANGER))
+        for lines, colour in groups:
+            for line in lines:
+                entry = QListWidgetItem(f"• {line.text}")
+                entry.setData(Qt.ItemDataRole.UserRole, alert_target(line, REGISTERS))
+                entry.setToolTip(f"{line.text}\n双击前往处理")
+                entry.setForeground(QColor(colour))
+                self.readiness_list.addItem(entry)
+        if not alerts.total:
+            self.readiness_list.addItem("✓ 物资、预案、队伍均无待办，各村（社区）均已达标")
         return frame
 
     def on_attention_activated(self, item: QListWidgetItem) -> None:

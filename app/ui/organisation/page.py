@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWid
 
 from app.errors import ValidationError, XiangAnError
 from app.services import Services
-from app.services.organisation import REGISTERS, TOWNSHIP_FIELDS
+from app.services.organisation import ORGANISATION_KINDS, REGISTERS, TOWNSHIP_FIELDS
 from app.ui.widgets.common import button, exec_once, page_header, show_error
 from app.ui.widgets.progress import run_with_progress
 from app.ui.widgets.record_form import RecordForm
@@ -75,7 +75,8 @@ class OrganisationPage(QWidget):
         self.profile.saved.connect(self.changed)
         self.tabs.addTab(self.profile, "乡镇信息")
         self.views: dict[str, RegisterView] = {}
-        for kind, spec in REGISTERS.items():
+        for kind in ORGANISATION_KINDS:
+            spec = REGISTERS[kind]
             view = RegisterView(lambda k=kind: services.register(k), can_write, self.open_import, self.export)
             view.changed.connect(self.on_register_changed)
             self.views[kind] = view

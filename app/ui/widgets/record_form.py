@@ -90,9 +90,9 @@ class RecordForm(QWidget):
             return RolesEditor(f.choices)
         if f.kind == "choice":
             return _combo(list(f.choices), editable=False, allow_blank=not f.default)
-        if f.kind in ("village", "sector"):
+        if f.kind in ("village", "sector", "team", "plan"):
             return _combo(choices(f.name), editable=False, allow_blank=True)
-        if f.kind == "org":
+        if f.kind in ("org", "contact"):
             return _combo(choices(f.name), editable=True, allow_blank=False)
         editor = QLineEdit()
         editor.setPlaceholderText(f.hint)
