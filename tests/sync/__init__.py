@@ -1,0 +1,1 @@
+"""Sync tests: keys, bundle files, township and county sync."""
