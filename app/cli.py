@@ -374,6 +374,122 @@ def cmd_accidents_list(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- 同步（U盘） -----------------------------------------------------------------------------------
+
+
+def _township_sync(args: argparse.Namespace):
+    from app.sync.township import TownshipSync
+
+    folder = data_dir(args.data_dir)
+    return TownshipSync(_open(args), folder)
+
+
+def _print_progress(done: int, total: int) -> None:
+    if total:
+        print(f"\r已处理 {done}/{total}", end="", file=sys.stderr, flush=True)
+
+
+def cmd_enrol(args: argparse.Namespace) -> int:
+    path = _input_file(args.file)
+    result = _township_sync(args).enrol(path)
+    again = "重新登记" if result.reenrolled else "登记"
+    print(f"已{again}到「{result.county_name}」：乡镇「{result.township_name}」，本机编号 {result.node_id}，"
+          f"本机密钥指纹 {result.fingerprint}。待上报 {result.queued} 条记录，请用「xiangan bundle export」导出到U盘。")
+    return 0
+
+
+def cmd_bundle_export(args: argparse.Namespace) -> int:
+    result = _township_sync(args).export_bundle(Path(args.out), progress=_print_progress)
+    print(file=sys.stderr)
+    print(f"已导出 {result.records} 条记录、{result.attachments} 个附件到 {result.path}（已校验）")
+    return 0
+
+
+def cmd_bundle_import(args: argparse.Namespace) -> int:
+    path = _input_file(args.file)
+    result = _township_sync(args).import_return(path, progress=_print_progress)
+    print(file=sys.stderr)
+    received = "、".join(f"{label} {count} 条" for label, count in result.received.items())
+    print(f"县里已确认到第 {result.acknowledged_to} 号；" + (f"收到 {received}" if received else "没有新的下发内容"))
+    for message in result.messages:
+        print(message)
+    return 0
+
+
+def cmd_sync_status(args: argparse.Namespace) -> int:
+    from app.localtime import format_local
+
+    status = _township_sync(args).status()
+    if args.json:
+        print(json.dumps(status.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    if not status.enrolled:
+        print("本机尚未登记到县级平台（xiangan enrol 登记文件）。")
+        return 0
+    print(f"乡镇：{status.township_name}（{status.county_name}）")
+    print(f"待上报：{status.pending_records} 条记录、{status.pending_attachments} 个附件")
+    last = status.last_export
+    print(f"上次导出：{format_local(last.at) + ' ' + last.file if last else '无'}")
+    print(f"县里已确认到：第 {status.acknowledged_to} 号（{format_local(status.last_ack_at) or '尚未收到回执'}）")
+    if status.open_conflicts:
+        print(f"修改冲突：{status.open_conflicts} 条（另一版本已保存）")
+    return 0
+
+
+# -- 七有/五有 ---------------------------------------------------------------------------------------
+
+
+def _readiness_service(args: argparse.Namespace):
+    services, _scope = _hazard_services(args)
+    return services.readiness
+
+
+def _evaluation_day(text: str | None):
+    from app.models.validation import normalize_date
+
+    if not text:
+        return None
+    try:
+        return normalize_date(text)
+    except ValueError as exc:
+        raise XiangAnError(f"评估日期「{text}」无效：{exc}") from None
+
+
+def cmd_readiness_summary(args: argparse.Namespace) -> int:
+    on = _evaluation_day(args.date)
+    readiness = _readiness_service(args)
+    document = readiness.summary_json(on)
+    if args.json:
+        print(json.dumps(document, ensure_ascii=False, indent=2))
+        return 0
+    for unit in (document["township"], *document["villages"]):
+        verdict = "达标" if unit["passed"] else "未达标"
+        gaps = [gap for item in unit["items"] for gap in item["gaps"]]
+        print(f"{unit['name']}：{verdict}（{unit['score']:g}/{unit['max_score']:g}分，{unit['standard']}）")
+        for gap in gaps:
+            print(f"  {gap}")
+    print(f"评估日期{document['evaluated_on']}：村（社区）{document['villages_total']}个，"
+          f"达标{document['villages_passed']}个。")
+    return 0
+
+
+def cmd_readiness_report(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if out.is_dir():
+        raise XiangAnError(f"「{out}」是一个文件夹，请指定 .pdf 文件名")
+    written = _readiness_service(args).write_report(out)
+    print(f"已生成七有/五有达标情况报告：{written}")
+    return 0
+
+
+def cmd_readiness_import_standard(args: argparse.Namespace) -> int:
+    path = _input_file(args.file)
+    readiness = _readiness_service(args)
+    version = readiness.import_standard(path)
+    print(f"已导入 {version} 版达标标准，今后的评估按此版本进行（已有的评估保留原版本）。")
+    return 0
+
+
 class _ChineseHelp(argparse.HelpFormatter):
     def add_usage(self, usage, actions, groups, prefix=None):
         super().add_usage(usage, actions, groups, "用法：" if prefix is None else prefix)
@@ -411,7 +527,10 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"错误：{message}。运行「{self.prog} --help」查看用法\n")
 
 
-REGISTER_KINDS = ("villages", "enterprises", "units", "contacts")
+# The organisation registers, then the 七有/五有 ones (app.services.readiness_registers.READINESS_KINDS;
+# spelt out so that ``xiangan --help`` does not import the data layer — a test keeps the two equal).
+REGISTER_KINDS = ("villages", "enterprises", "units", "contacts", "teams", "team_members", "supplies", "shelters",
+                  "plans", "drills", "equipment", "comm_tests", "call_trees", "org_documents")
 REPORT_KINDS = ("roster",)
 
 
@@ -458,6 +577,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--sheet", help="工作表名称（默认第一个）")
     _add_hazard_commands(add, common)
     _add_letter_commands(add, common)
+    _add_readiness_commands(add, common)
+    _add_sync_commands(add, common)
     report = add("report", cmd_report, "生成 PDF 文书（roster = 村（社区）基本情况表）")
     report.add_argument("kind", choices=REPORT_KINDS)
     report.add_argument("--out", required=True, help="输出的 .pdf 文件")
@@ -513,6 +634,44 @@ def _add_letter_commands(add: Callable[..., argparse.ArgumentParser], common: ar
     lst.set_defaults(func=cmd_accidents_list)
     lst.add_argument("--year", type=int, help="只列出该年度的事故")
     lst.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+
+def _add_sync_commands(add: Callable[..., argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    enrol = add("enrol", cmd_enrol, "导入县里提供的登记文件，把本机登记到县级平台（每台电脑一个登记文件）")
+    enrol.add_argument("file", help="登记文件（.xae）")
+    bundle = add("bundle", lambda _args: bundle.print_help() or 2, "U盘同步：导出上报文件、导入县里的回执文件")
+    actions = bundle.add_subparsers(dest="bundle_command", metavar="操作")
+    exp = actions.add_parser("export", parents=[common], help="把县里尚未确认的全部数据导出为一个同步文件",
+                             description="把县里尚未确认的全部数据（记录和附件）导出为一个同步文件，写完后自动校验")
+    exp.set_defaults(func=cmd_bundle_export)
+    exp.add_argument("--out", required=True, help="导出到的文件夹（如U盘）")
+    imp = actions.add_parser("import", parents=[common], help="导入县里的回执文件", description="导入县里的回执文件（确认信息和下发的数据）")
+    imp.set_defaults(func=cmd_bundle_import)
+    imp.add_argument("file", help="回执文件（.xab）")
+    sync = add("sync", lambda _args: sync.print_help() or 2, "同步状态")
+    sync_actions = sync.add_subparsers(dest="sync_command", metavar="操作")
+    status = sync_actions.add_parser("status", parents=[common], help="待上报条数、上次导出、县里确认情况",
+                                     description="待上报条数、上次导出、县里确认情况")
+    status.set_defaults(func=cmd_sync_status)
+    status.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+
+def _add_readiness_commands(add: Callable[..., argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    readiness = add("readiness", lambda _args: readiness.print_help() or 2, "七有/五有达标：评估结果、达标情况报告")
+    actions = readiness.add_subparsers(dest="readiness_command", metavar="操作")
+    summary = actions.add_parser("summary", parents=[common], help="乡镇和各村（社区）的得分、是否达标和差距",
+                                 description="乡镇（七有）和各村（社区）（五有、四有）的得分、是否达标和差距")
+    summary.set_defaults(func=cmd_readiness_summary)
+    summary.add_argument("--json", action="store_true", help="以 JSON 输出")
+    summary.add_argument("--date", help="按哪一天评估（默认今天），如 2026-06-30")
+    report = actions.add_parser("report", parents=[common], help="生成七有/五有达标情况报告 PDF",
+                                description="生成七有/五有达标情况报告 PDF（乡镇和每个村（社区）的项目、结论、差距和佐证材料）")
+    report.set_defaults(func=cmd_readiness_report)
+    report.add_argument("--out", required=True, help="输出的 .pdf 文件")
+    standard = actions.add_parser("import-standard", parents=[common], help="导入县里下发的七有/五有标准文件（JSON）",
+                                  description="导入县里下发的七有/五有标准文件（JSON）；文件有误时逐项指明问题，不会保存")
+    standard.set_defaults(func=cmd_readiness_import_standard)
+    standard.add_argument("file", help="标准文件 .json")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

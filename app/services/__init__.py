@@ -12,6 +12,8 @@ from app.services.dashboard import DashboardService
 from app.services.hazards import HazardService
 from app.services.letters import AccidentService, LetterService
 from app.services.organisation import REGISTERS, TownshipService, current_scope
+from app.services.readiness import ReadinessService
+from app.services.record_attachments import RecordAttachmentService
 from app.services.registers import RegisterService
 from app.storage import Database
 
@@ -37,6 +39,14 @@ class Services:
 
     def register(self, kind: str) -> RegisterService:
         return RegisterService(self.db, self.actor, self.scope, REGISTERS[kind])
+
+    def attachments(self, kind: str) -> RecordAttachmentService:
+        """Files attached to the rows of register ``kind`` (scans, photos, plan texts)."""
+        return RecordAttachmentService(self.db, self.actor, self.scope, REGISTERS[kind])
+
+    @property
+    def readiness(self) -> ReadinessService:
+        return ReadinessService(self.db, self.actor, self.scope)
 
     @property
     def dashboard(self) -> DashboardService:

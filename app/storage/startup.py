@@ -95,6 +95,14 @@ def _seed_clock(db: Database) -> None:
                     CLOCK.observe(newest)
 
 
+def _refresh_capture(db: Database) -> None:
+    """An enrolled township PC captures every synced table, including any this version added."""
+    from app.sync.capture import refresh_capture
+
+    with db.session(audit=False) as session:
+        refresh_capture(session.connection())
+
+
 def apply_pending_restore(folder: Path) -> Path | None:
     """Carry out a restore the user asked for in 设置 (the current file is backed up first)."""
     request = folder / RESTORE_REQUEST
@@ -137,6 +145,7 @@ def open_database(folder: Path) -> Database:
         db = Database(db_path)
         db.replica_id = _ensure_replica_id(db)
         _seed_clock(db)
+        _refresh_capture(db)
         return db
     except (OperationalError, sqlite3.Error) as exc:
         raise StorageError(storage_message(exc)) from exc
