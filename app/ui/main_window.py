@@ -26,8 +26,10 @@ from app.ui.dashboard.page import DashboardPage
 from app.ui.hazards.page import HazardsPage
 from app.ui.letters.page import LettersPage
 from app.ui.organisation.page import OrganisationPage
+from app.ui.readiness.page import ReadinessPage
 from app.ui.settings.page import SettingsPage
 from app.ui.style import icon
+from app.ui.sync.page import SyncPage
 from app.ui.widgets.common import ui_settings
 
 
@@ -42,9 +44,11 @@ class Area:
 # Later areas (七有/五有, 隐患, 责任书, 同步) register here in sidebar order.
 AREAS: list[Area] = [
     Area("dashboard", "工作台", "dashboard", lambda s, _d: DashboardPage(s)),
+    Area("readiness", "七有/五有", "readiness", lambda s, _d: ReadinessPage(s)),
     Area("organisation", "组织机构", "organisation", lambda s, _d: OrganisationPage(s)),
     Area("hazards", "隐患排查", "hazards", lambda s, _d: HazardsPage(s)),
     Area("letters", "责任书", "letters", lambda s, _d: LettersPage(s)),
+    Area("sync", "同步", "sync", lambda s, d: SyncPage(s, d)),
     Area("settings", "设置", "settings", lambda s, d: SettingsPage(s, d)),
 ]
 

@@ -12,7 +12,7 @@ from app.ui.main_window import AREAS, MainWindow
 
 def test_sidebar_lists_the_areas_and_switches_pages(window):
     titles = [window.sidebar.item(i).text() for i in range(window.sidebar.count())]
-    assert titles == ["工作台", "组织机构", "隐患排查", "责任书", "设置"]
+    assert titles == ["工作台", "七有/五有", "组织机构", "隐患排查", "责任书", "同步", "设置"]
     for area in AREAS:
         window.show_area(area.key)
         assert window.stack.currentWidget() is window.page(area.key)
