@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from app.errors import ValidationError
 from app.models.base import Base, SyncedMixin
 
 COUNTY_PARTITION = "county"
@@ -35,6 +36,29 @@ class Sector:
     code: str
     name: str
     group: str
+
+
+def import_refusal(path: Path, problem: str) -> ValidationError:
+    return ValidationError({"file": f"无法导入「{path.name}」：{problem}"})
+
+
+def read_untrusted_json(path: Path, max_bytes: int, what: str) -> Any:
+    """A JSON file from outside (a county download, a USB stick), size-capped before it is read;
+    ValidationError names the file and the problem."""
+    try:
+        if path.stat().st_size > max_bytes:
+            raise import_refusal(path, f"文件过大（超过{max_bytes // 2**20}MB），不是{what}")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise import_refusal(path, "文件不存在") from None
+    except OSError as exc:
+        raise import_refusal(path, f"无法读取文件（{exc.strerror or exc}）") from None
+    try:
+        return json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise import_refusal(path, "文件不是 UTF-8 编码的文字文件") from None
+    except json.JSONDecodeError as exc:
+        raise import_refusal(path, f"不是有效的 JSON 文件（第{exc.lineno}行第{exc.colno}列附近格式错误）") from None
 
 
 def load_document_file(path: Path, kind: str) -> dict[str, Any]:

@@ -8,7 +8,6 @@ Rules that must hold whoever writes (immutability after signing, accident grades
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -32,7 +31,13 @@ from app.models import (
     Village,
     new_id,
 )
-from app.models.config_data import active_document, load_document_file, version_key
+from app.models.config_data import (
+    active_document,
+    import_refusal,
+    load_document_file,
+    read_untrusted_json,
+    version_key,
+)
 from app.models.letter_content import COMPARATORS, LetterContent, Section, Target, target_wording
 from app.models.letters import (
     ACCIDENT_CATEGORIES,
@@ -157,27 +162,11 @@ def check_template_file(data: Any) -> dict[str, Any]:
 
 def read_template_file(path: Path) -> dict[str, Any]:
     """Read and check a template file from outside (untrusted); ValidationError names the file and problem."""
-    def refuse(problem: str) -> ValidationError:
-        return ValidationError({"file": f"无法导入「{path.name}」：{problem}"})
-
-    try:
-        if path.stat().st_size > MAX_TEMPLATE_FILE_BYTES:
-            raise refuse("文件过大（超过2MB），不是责任书模板文件")
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise refuse("文件不存在") from None
-    except OSError as exc:
-        raise refuse(f"无法读取文件（{exc.strerror or exc}）") from None
-    try:
-        data = json.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise refuse("文件不是 UTF-8 编码的文字文件") from None
-    except json.JSONDecodeError as exc:
-        raise refuse(f"不是有效的 JSON 文件（第{exc.lineno}行第{exc.colno}列附近格式错误）") from None
+    data = read_untrusted_json(path, MAX_TEMPLATE_FILE_BYTES, "责任书模板文件")
     try:
         return check_template_file(data)
     except TemplateError as exc:
-        raise refuse(str(exc)) from None
+        raise import_refusal(path, str(exc)) from None
 
 
 def township_short_name(name: str) -> str:

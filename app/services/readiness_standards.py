@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import ValidationError
 from app.models import ConfigDocument
-from app.models.config_data import active_document, version_key
+from app.models.config_data import active_document, read_untrusted_json, version_key
 from app.models.organisation import CONTACT_ROLES
 from app.paths import resource
 from app.services.readiness_registers import READINESS_REGISTERS
@@ -420,23 +420,7 @@ def _info(standard: Standard, active: Standard) -> StandardInfo:
 
 def read_standard_file(path: Path) -> Standard:
     """A standard file from outside (untrusted), read and checked; ValidationError names file and problem."""
-    def refuse(problem: str) -> ValidationError:
-        return ValidationError({"file": f"无法导入「{path.name}」：{problem}"})
-
-    try:
-        if path.stat().st_size > MAX_STANDARD_FILE_BYTES:
-            raise refuse("文件过大（超过1MB），不是达标标准文件")
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise refuse("文件不存在") from None
-    except OSError as exc:
-        raise refuse(f"无法读取文件（{exc.strerror or exc}）") from None
-    try:
-        data = json.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise refuse("文件不是 UTF-8 编码的文字文件") from None
-    except json.JSONDecodeError as exc:
-        raise refuse(f"不是有效的 JSON 文件（第{exc.lineno}行第{exc.colno}列附近格式错误）") from None
+    data = read_untrusted_json(path, MAX_STANDARD_FILE_BYTES, "达标标准文件")
     try:
         return parse_standard(data, path.name, source="县级下发")
     except StandardError as exc:
