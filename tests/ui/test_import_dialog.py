@@ -53,7 +53,7 @@ def _choose_file(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
 def _dialog(qtbot, services: Services) -> ImportDialog:
     page = OrganisationPage(services)
     qtbot.addWidget(page)
-    dialog = ImportDialog(page._importer(), "villages", page)
+    dialog = ImportDialog(page.excel.importer(), "villages", page)
     dialog.show()
     return dialog
 

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from app.errors import ValidationError, XiangAnError
 from app.services import Services
 from app.services.organisation import ORGANISATION_KINDS, REGISTERS, TOWNSHIP_FIELDS
-from app.ui.widgets.common import button, exec_once, page_header, show_error
-from app.ui.widgets.progress import run_with_progress
+from app.ui.widgets.common import button, page_header, show_error
 from app.ui.widgets.record_form import RecordForm
+from app.ui.widgets.register_excel import RegisterExcel
 from app.ui.widgets.register_view import RegisterView
-
-if TYPE_CHECKING:
-    from app.services.imports import ImportService
 
 
 class TownshipProfileForm(QWidget):
@@ -68,6 +62,7 @@ class OrganisationPage(QWidget):
     def __init__(self, services: Services) -> None:
         super().__init__()
         self.services = services
+        self.excel = RegisterExcel(services, lambda text: self.window().statusBar().showMessage(text, 8000))
         can_write = services.actor.role.can_write
         self.tabs = QTabWidget()
         self.tabs.setObjectName("organisation_tabs")
@@ -77,7 +72,7 @@ class OrganisationPage(QWidget):
         self.views: dict[str, RegisterView] = {}
         for kind in ORGANISATION_KINDS:
             spec = REGISTERS[kind]
-            view = RegisterView(lambda k=kind: services.register(k), can_write, self.open_import, self.export)
+            view = RegisterView(lambda k=kind: services.register(k), can_write, self.excel.open_import, self.excel.export)
             view.changed.connect(self.on_register_changed)
             self.views[kind] = view
             self.tabs.addTab(view, spec.title)
@@ -96,20 +91,3 @@ class OrganisationPage(QWidget):
         for view in self.views.values():
             view.refresh_filters()
         self.changed.emit()
-
-    def _importer(self) -> ImportService:
-        # Loaded on first use: the spreadsheet stack (openpyxl, xlrd) is a tenth of the start-up time.
-        from app.services.imports import ImportService
-
-        return ImportService(self.services.db, self.services.actor, self.services.scope)
-
-    def open_import(self, parent: QWidget, kind: str) -> bool:
-        from app.ui.organisation.import_dialog import ImportDialog
-
-        return bool(exec_once(ImportDialog(self._importer(), kind, parent)))
-
-    def export(self, parent: QWidget, kind: str, path: Path) -> None:
-        importer = self._importer()
-        count = run_with_progress(parent, f"正在导出{REGISTERS[kind].title}…", lambda _p, _c: importer.export(kind, path))
-        if count is not None:
-            self.window().statusBar().showMessage(f"已导出 {count} 条到 {path}", 8000)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
@@ -20,9 +19,7 @@ from app.ui.readiness.registers import ReadinessRegisters
 from app.ui.widgets.common import button, exec_once, page_header, ui_settings
 from app.ui.widgets.pdf_preview import PRINT_TIP, open_preview
 from app.ui.widgets.progress import run_with_progress
-
-if TYPE_CHECKING:
-    from app.services.imports import ImportService
+from app.ui.widgets.register_excel import RegisterExcel
 
 REPORT_TITLE = "七有五有达标情况报告"
 
@@ -34,6 +31,7 @@ class ReadinessPage(QWidget):
     def __init__(self, services: Services) -> None:
         super().__init__()
         self.services = services
+        self.excel = RegisterExcel(services, self._tell)
         self.detail_dialog: UnitDetailDialog | None = None
 
         self.assess_button = button("自评", primary=True, name="assess_button")
@@ -60,7 +58,7 @@ class ReadinessPage(QWidget):
         column.setContentsMargins(10, 10, 10, 10)
         column.addWidget(self.error_label)
         column.addWidget(self.overview, 1)
-        self.registers = ReadinessRegisters(services, self.open_import, self.export)
+        self.registers = ReadinessRegisters(services, self.excel.open_import, self.excel.export)
         self.registers.changed.connect(self.on_registers_changed)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("readiness_tabs")
@@ -192,21 +190,3 @@ class ReadinessPage(QWidget):
         window = self.window()
         if isinstance(window, QMainWindow):
             window.statusBar().showMessage(text, 8000)
-
-    # -- register import / export ---------------------------------------------------------
-    def _importer(self) -> ImportService:
-        from app.services.imports import ImportService  # the spreadsheet stack loads on first use
-
-        return ImportService(self.services.db, self.services.actor, self.services.scope)
-
-    def open_import(self, parent: QWidget, kind: str) -> bool:
-        from app.ui.organisation.import_dialog import ImportDialog
-
-        return bool(exec_once(ImportDialog(self._importer(), kind, parent)))
-
-    def export(self, parent: QWidget, kind: str, path: Path) -> None:
-        importer = self._importer()
-        count = run_with_progress(parent, f"正在导出{REGISTERS[kind].title}…",
-                                  lambda _p, _c: importer.export(kind, path))
-        if count is not None:
-            self._tell(f"已导出 {count} 条到 {path}")
