@@ -115,9 +115,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _input_file(name: str) -> Path:
+def input_file(name: str) -> Path:
     """Check the file before the database is opened, so a typo never creates an empty data folder."""
     path = Path(name)
+    if path.is_dir():
+        raise XiangAnError(f"「{path.name}」是文件夹，请指定其中的文件")
     if not path.exists():
         raise XiangAnError(f"文件「{path.name}」不存在，可能已被移动或删除")
     return path
@@ -128,7 +130,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from app.services.context import SYSTEM_ACTOR
     from app.services.imports import ImportService
 
-    path = _input_file(args.file)
+    path = input_file(args.file)
     services = Services(_open(args), SYSTEM_ACTOR)
     importer = ImportService(services.db, SYSTEM_ACTOR, services.scope)
     source = importer.load(path, args.kind, args.sheet)
@@ -181,7 +183,7 @@ def cmd_hazards_import(args: argparse.Namespace) -> int:
         describe_errors,
     )
 
-    path = _input_file(args.file)
+    path = input_file(args.file)
     services, scope = _hazard_services(args)
     excel = HazardExcelService(services.db, SYSTEM_ACTOR, scope)
     source = excel.load(path, args.sheet)
@@ -390,7 +392,7 @@ def _print_progress(done: int, total: int) -> None:
 
 
 def cmd_enrol(args: argparse.Namespace) -> int:
-    path = _input_file(args.file)
+    path = input_file(args.file)
     result = _township_sync(args).enrol(path)
     again = "重新登记" if result.reenrolled else "登记"
     print(f"已{again}到「{result.county_name}」：乡镇「{result.township_name}」，本机编号 {result.node_id}，"
@@ -406,7 +408,7 @@ def cmd_bundle_export(args: argparse.Namespace) -> int:
 
 
 def cmd_bundle_import(args: argparse.Namespace) -> int:
-    path = _input_file(args.file)
+    path = input_file(args.file)
     result = _township_sync(args).import_return(path, progress=_print_progress)
     print(file=sys.stderr)
     received = "、".join(f"{label} {count} 条" for label, count in result.received.items())
@@ -483,7 +485,7 @@ def cmd_readiness_report(args: argparse.Namespace) -> int:
 
 
 def cmd_readiness_import_standard(args: argparse.Namespace) -> int:
-    path = _input_file(args.file)
+    path = input_file(args.file)
     readiness = _readiness_service(args)
     version = readiness.import_standard(path)
     print(f"已导入 {version} 版达标标准，今后的评估按此版本进行（已有的评估保留原版本）。")

@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from app import __version__
-from app.cli import _Parser
+from app.cli import _Parser, input_file
 from app.errors import XiangAnError
 
 ENV_HOME = "XIANGAN_COUNTY_HOME"
@@ -31,13 +31,6 @@ def _store(args: argparse.Namespace):
     if folder is None:
         raise XiangAnError(f"请用 --data-dir 指定县级数据文件夹（或设置环境变量 {ENV_HOME}）。")
     return CountyStore.open(folder, getattr(args, "db", None))
-
-
-def _input_file(name: str) -> Path:
-    path = Path(name)
-    if not path.is_file():
-        raise XiangAnError(f"文件「{path.name}」不存在，可能已被移动或删除")
-    return path
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -61,7 +54,7 @@ def cmd_township_add(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    path = _input_file(args.bundle)
+    path = input_file(args.bundle)
     result = _store(args).import_bundle(path, Path(args.return_dir))
     if result.replay:
         print(f"「{result.township_name}」的该文件已经导入过，数据没有变化。")
@@ -104,7 +97,7 @@ def cmd_send(args: argparse.Namespace) -> int:
         return 0
     if not args.file:
         raise XiangAnError(f"下发{args.kind}需要指定文件。")
-    document = store.send_document(args.kind, _input_file(args.file))
+    document = store.send_document(args.kind, input_file(args.file))
     print(f"已下发「{document.title or document.kind}」{document.doc_version} 版，各乡镇导入下一个回执文件时收到。")
     return 0
 
