@@ -64,20 +64,20 @@ class _Files:
 
 
 def _stored_files(db: Database) -> _Files:
-    """A small 'scanned page' and a 'photo' (stored once each, by hash) for the demo's attachments."""
-    from PIL import Image, ImageDraw
+    """A small 'scanned page' and a 'photo' (stored once each, by hash) for the demo's attachments.
+    Drawn with paste() only: the installer leaves out ImageDraw's font machinery."""
+    from PIL import Image
 
     store = AttachmentStore(db.attachments_dir)
     with tempfile.TemporaryDirectory() as tmp:
         scan_path = Path(tmp) / "文件扫描件.png"
         page = Image.new("L", (210, 297), 255)
-        draw = ImageDraw.Draw(page)
         for y in range(40, 260, 12):
-            draw.line((25, y, 185, y), fill=120)
+            page.paste(120, (25, y, 186, y + 1))
         page.save(scan_path)
         photo_path = Path(tmp) / "现场照片.jpg"
         picture = Image.new("RGB", (320, 240), (120, 170, 210))
-        ImageDraw.Draw(picture).rectangle((0, 150, 320, 240), fill=(90, 140, 80))
+        picture.paste((90, 140, 80), (0, 150, 320, 240))
         picture.save(photo_path, "JPEG")
         return _Files(store.put(scan_path, images_only=True, field="file", label="扫描件"),
                       store.put(photo_path, images_only=True, field="file", label="照片"))
