@@ -7,10 +7,12 @@ column type; anything else is refused with a message naming the table and column
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timezone
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Boolean, Date, DateTime, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, Date, DateTime, Integer, String, Table, Text
 
 from app.models.base import UTCDateTime
 from app.sync.capture import synced_tables
@@ -41,36 +43,63 @@ def _bad(table: str, column: str, problem: str) -> SyncError:
     return SyncError("damaged", f"数据表 {table} 的字段 {column}{problem}")
 
 
-def _convert(table: Table, name: str, value: Any) -> Any:
-    column = table.columns[name]
-    if value is None:
-        if not column.nullable:
-            raise _bad(table.name, name, "不能为空")
-        return None
-    kind = column.type
-    try:
-        if isinstance(kind, (UTCDateTime, DateTime)):
+Converter = Callable[[Any], Any]
+
+
+def _column_converter(table: str, column: Column[Any]) -> Converter:
+    """Checks and converts one column's JSON value; built once per column, not per value."""
+    name, kind, nullable = column.name, column.type, column.nullable
+
+    def dates(value: Any) -> Any:
+        try:
+            if isinstance(kind, Date) and not isinstance(kind, DateTime):
+                return date.fromisoformat(str(value))
             parsed = datetime.fromisoformat(str(value))
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-        if isinstance(kind, Date):
-            return date.fromisoformat(str(value))
-    except ValueError:
-        raise _bad(table.name, name, f"的日期「{value}」无效") from None
-    if isinstance(kind, Boolean):
+        except ValueError:
+            raise _bad(table, name, f"的日期「{value}」无效") from None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+    def boolean(value: Any) -> Any:
         if not isinstance(value, bool):
-            raise _bad(table.name, name, "应为是/否")
+            raise _bad(table, name, "应为是/否")
         return value
-    if isinstance(kind, Integer):
+
+    def integer(value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise _bad(table.name, name, "应为整数")
+            raise _bad(table, name, "应为整数")
         return value
-    if isinstance(kind, (String, Text)):
+
+    def text(value: Any) -> Any:
         if not isinstance(value, str):
-            raise _bad(table.name, name, "应为文字")
+            raise _bad(table, name, "应为文字")
         if kind.length and len(value) > kind.length:
-            raise _bad(table.name, name, f"超过{kind.length}个字符")
+            raise _bad(table, name, f"超过{kind.length}个字符")
         return value
-    return value  # JSON columns: any JSON value
+
+    if isinstance(kind, (UTCDateTime, DateTime, Date)):
+        convert: Converter = dates
+    elif isinstance(kind, Boolean):
+        convert = boolean
+    elif isinstance(kind, Integer):
+        convert = integer
+    elif isinstance(kind, (String, Text)):
+        convert = text
+    else:
+        convert = lambda value: value  # noqa: E731  (JSON columns: any JSON value)
+
+    def checked(value: Any) -> Any:
+        if value is None:
+            if not nullable:
+                raise _bad(table, name, "不能为空")
+            return None
+        return convert(value)
+
+    return checked
+
+
+@cache
+def _converters(table: Table) -> dict[str, Converter]:
+    return {column.name: _column_converter(table.name, column) for column in table.columns}
 
 
 def from_record(record: Any, tables: dict[str, Table]) -> tuple[Table, dict[str, Any]]:
@@ -89,7 +118,8 @@ def from_record(record: Any, tables: dict[str, Table]) -> tuple[Table, dict[str,
     missing = [k for k in KEY_COLUMNS if k not in record]
     if missing:
         raise _bad(table.name, "、".join(missing), "缺失")
-    values = {name: _convert(table, name, value) for name, value in record.items() if name != TABLE_KEY}
+    converters = _converters(table)
+    values = {name: converters[name](value) for name, value in record.items() if name != TABLE_KEY}
     for column in table.columns:
         if column.name not in values:  # written by an older version that did not have this column yet
             values[column.name] = _default(table, column.name)
