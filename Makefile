@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# Shared libraries Qt needs to run headless, and poppler-utils for checking PDFs in tests.
-SYSTEM_PACKAGES := libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0 poppler-utils
+# Shared libraries Qt needs to run headless, poppler-utils for checking PDFs in tests, PostgreSQL for the
+# county server's PostgreSQL tests (a private throwaway cluster, tests/pg.py) and Chromium for its web pages.
+SYSTEM_PACKAGES := libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0 poppler-utils \
+	postgresql chromium
 
 .PHONY: run test system-deps lint bench screenshots clean
 

@@ -37,7 +37,8 @@ PREVIOUS_RELEASE_SCHEMA = "0001"  # the schema 0.1.0 shipped with; data made the
 COUNTED_TABLES = ("township", "village", "enterprise", "township_unit", "contact", "user_account")
 UNWANTED = re.compile(
     r"QtWebEngine|Qt6Qml|Qt6Quick|Qt6Pdf|Qt6Network|Qt6Multimedia|Qt63D|Qt6VirtualKeyboard|libqgtk3|libqpdf"
-    r"|tkinter|(^|/)tests?/|pytest|hypothesis|importlinter|(^|/)pip/|setuptools",
+    r"|tkinter|(^|/)tests?/|pytest|hypothesis|importlinter|(^|/)pip/|setuptools"
+    r"|fastapi|starlette|uvicorn|psycopg|playwright|schemathesis|(^|/)app/server/",
     re.IGNORECASE,
 )
 
