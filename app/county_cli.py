@@ -1,5 +1,6 @@
-"""The ``xiangan-county`` command line: the county's side of USB sync (enrol townships, import their
-bundles and write return files, send county data, report status). No GUI, no Qt."""
+"""The ``xiangan-county`` command line: the county's side of sync (enrol townships, import their USB
+bundles and write return files, send county data, report status) and ``serve``, the county server.
+No GUI, no Qt."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from datetime import date
 from pathlib import Path
 
 from app import __version__
-from app.cli import _Parser, input_file
+from app.cli_common import ChineseParser as _Parser
+from app.cli_common import input_file
 from app.errors import XiangAnError
 
 ENV_HOME = "XIANGAN_COUNTY_HOME"
+DEFAULT_PORT = 8750
 
 
 def _folder(args: argparse.Namespace) -> Path | None:
@@ -39,16 +42,20 @@ def cmd_init(args: argparse.Namespace) -> int:
     folder = _folder(args)
     if folder is None:
         raise XiangAnError("请用 --data-dir 指定县级数据文件夹。")
-    store = CountyStore.init(folder, getattr(args, "db", None), name=args.name)
+    store = CountyStore.init(folder, getattr(args, "db", None), name=args.name, server_url=args.server)
     print(f"已初始化「{store.name}」的县级数据：{folder}")
     print(f"县级密钥指纹：{store.public_keys.fingerprint}")
+    if store.server_url:
+        print(f"登记文件将带上县级平台地址：{store.server_url}")
     return 0
 
 
 def cmd_township_add(args: argparse.Namespace) -> int:
     store = _store(args)
-    path = store.add_township(args.code, args.name, Path(args.out))
+    path = store.add_township(args.code, args.name, Path(args.out), server_url=args.server)
     print(f"已为乡镇「{args.name}」（{args.code}）生成登记文件：{path}")
+    server = args.server or store.server_url
+    print(f"乡镇电脑联网时将自动与县级平台同步：{server}" if server else "该登记文件没有县级平台地址，乡镇用U盘同步。")
     print("请把该文件交给乡镇，在乡镇电脑上运行「xiangan enrol 登记文件」。每台电脑使用一个登记文件，只能使用一次。")
     return 0
 
@@ -102,6 +109,52 @@ def cmd_send(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.server.app import ServerSettings, create_app
+
+    if not 0 <= args.port <= 65535:
+        raise XiangAnError(f"端口「{args.port}」无效，应为 1 到 65535 之间的数字")
+    if args.rate < 1:
+        raise XiangAnError(f"每分钟请求数「{args.rate}」无效，应为正整数")
+    store = _store(args)
+    try:
+        app = create_app(store, ServerSettings(rate_per_minute=args.rate))
+        print(f"县级平台「{store.name}」已启动：http://{args.host}:{args.port}/ （同步接口 /api/v1；按 Ctrl+C 停止）",
+              flush=True)
+        # Behind nginx (TLS) on the same machine, X-Forwarded-For from 127.0.0.1 names the real client.
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=True,
+                    forwarded_allow_ips="127.0.0.1", server_header=False)
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_staff_add(args: argparse.Namespace) -> int:
+    from app.server.staff import add_staff
+
+    password = _new_password(args.password_stdin)
+    staff = add_staff(_store(args).db, args.username, password, args.role, args.display_name)
+    print(f"已创建县级平台账号「{staff.username}」（{staff.actor.role.label}）。"
+          + ("首次登录网页时须修改密码。" if staff.must_change_password else ""))
+    return 0
+
+
+def _new_password(from_stdin: bool) -> str:
+    """From the first line of standard input (scripts), else typed twice at a hidden prompt."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    if not sys.stdin.isatty():
+        raise XiangAnError("无法提示输入密码（不是交互式终端），请用 --password-stdin 从标准输入提供密码。")
+    password = getpass.getpass("密码：")
+    if getpass.getpass("再输入一次：") != password:
+        raise XiangAnError("两次输入的密码不一致，账号未创建。")
+    return password
+
+
 def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -125,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     init = add(sub, "init", cmd_init, "初始化县级数据（生成县级密钥）")
     init.add_argument("--name", default="县应急管理局", help="县级单位名称，如「安远县应急管理局」")
+    init.add_argument("--server", default="", help="县级平台地址（写入以后生成的登记文件），如 https://xiangan.example.gov.cn")
     township = sub.add_parser("township", help="乡镇登记", description="乡镇登记")
     township.set_defaults(func=lambda _args: township.print_help() or 2)
     actions = township.add_subparsers(dest="township_command", metavar="操作")
@@ -132,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     tadd.add_argument("--code", required=True, help="乡镇代码，如 360726100")
     tadd.add_argument("--name", required=True, help="乡镇名称")
     tadd.add_argument("--out", required=True, help="登记文件（.xae）或存放它的文件夹")
+    tadd.add_argument("--server", default="", help="县级平台地址（默认用 init --server 设定的地址）")
     imp = add(sub, "import", cmd_import, "导入乡镇上报的同步文件（校验、只应用一次），并生成回执文件")
     imp.add_argument("bundle", help="乡镇导出的同步文件（.xab）")
     imp.add_argument("--return-dir", required=True, help="回执文件写到的文件夹（通常就是该U盘）")
@@ -146,6 +201,21 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--title", help="督办：标题")
     send.add_argument("--content", help="督办：督办内容")
     send.add_argument("--deadline", help="督办：整改期限 YYYY-MM-DD")
+    serve = add(sub, "serve", cmd_serve, "运行县级平台：乡镇电脑联网同步的接口和县级工作人员的网页")
+    serve.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1；对外服务请放在 nginx 等 HTTPS 代理之后）")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"端口（默认 {DEFAULT_PORT}）")
+    serve.add_argument("--rate", type=int, default=240, help="每台乡镇电脑每分钟最多请求数（默认 240）")
+    serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"),
+                       help="日志级别（默认 info）")
+    staff = sub.add_parser("staff", help="县级平台网页的工作人员账号", description="县级平台网页的工作人员账号")
+    staff.set_defaults(func=lambda _args: staff.print_help() or 2)
+    staff_actions = staff.add_subparsers(dest="staff_command", metavar="操作")
+    sadd = add(staff_actions, "add", cmd_staff_add, "新建工作人员账号（密码在提示时输入，或用 --password-stdin）")
+    sadd.add_argument("--username", required=True, help="用户名（2–32位字母、数字、汉字、下划线或点）")
+    sadd.add_argument("--role", choices=("admin", "viewer"), default="viewer",
+                      help="admin 管理员（上传、登记、督办）；viewer 只读（默认）")
+    sadd.add_argument("--display-name", default="", help="姓名（网页上显示）")
+    sadd.add_argument("--password-stdin", action="store_true", help="从标准输入的第一行读取密码（用于脚本）")
     return parser
 
 

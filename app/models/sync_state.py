@@ -101,6 +101,8 @@ class SyncPeer(Base):
     # fork detection: the newest sequence number this PC ever issued, and the clock stamp of that bundle
     issued_seq: Mapped[int] = mapped_column(Integer, default=0)
     issued_hlc: Mapped[str] = mapped_column(String(64), default="")
+    # county: when this PC last made a signed request to the county server (the 县级平台's 上次联系)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class SyncCursor(Base):

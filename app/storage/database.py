@@ -59,11 +59,18 @@ class Database:
     """The app's database. ``session()`` is one short transaction: committed on success, rolled back
     on any error (so a failed save never leaves half a record), and SQLite errors become StorageError."""
 
-    def __init__(self, path: Path, replica_id: str = "") -> None:
+    def __init__(self, path: Path, replica_id: str = "", engine: Engine | None = None) -> None:
         self.path = path
-        self.engine = make_engine(path)
+        self.engine = engine if engine is not None else make_engine(path)
         self.replica_id = replica_id
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def from_url(cls, url: str, replica_id: str = "") -> Database:
+        """The database at any SQLAlchemy URL (the county server on PostgreSQL), with the same sessions.
+        ``path`` is then only the URL's database name: there is no file (and no attachments folder)."""
+        engine = create_engine(url, pool_pre_ping=True)
+        return cls(Path(engine.url.database or ""), replica_id, engine)
 
     @contextmanager
     def session(self, username: str = "", audit: bool = True) -> Iterator[Session]:
@@ -84,8 +91,9 @@ class Database:
         """Close, letting SQLite refresh its planner statistics first (cheap; keeps index choices
         good as registers grow — without statistics it can walk the wrong index on 100k rows)."""
         try:
-            with self.engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA optimize")
+            if self.engine.dialect.name == "sqlite":
+                with self.engine.connect() as conn:
+                    conn.exec_driver_sql("PRAGMA optimize")
         except (OperationalError, DBAPIError, sqlite3.Error):
             pass  # closing must never fail because the optimisation could not run
         self.engine.dispose()

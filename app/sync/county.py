@@ -9,18 +9,16 @@ orders, and the townships' rows) is appended to ``sync_change``, the downstream 
 from __future__ import annotations
 
 import re
-import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, func, or_, select, update
+from sqlalchemy import Engine, func, or_, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from app.errors import StorageError, ValidationError, XiangAnError
 from app.localtime import local
@@ -28,6 +26,7 @@ from app.models.attachments import Attachment
 from app.models.base import SyncedMixin, new_id, utcnow
 from app.models.config_data import COUNTY_PARTITION, ConfigDocument, load_document_file, parse_sectors
 from app.models.hazards import Hazard
+from app.models.settings import get_setting, set_setting
 from app.models.sync_state import (
     DOWNSTREAM,
     ROLE_COUNTY,
@@ -45,7 +44,7 @@ from app.storage import migrate
 from app.storage.attachments import AttachmentStore
 from app.storage.database import Database, storage_message
 from app.sync import checkpoints
-from app.sync.apply import ApplyStats
+from app.sync.apply import ApplyStats, lock_change_log
 from app.sync.bundle import (
     Envelope,
     EnvelopeDraft,
@@ -56,7 +55,7 @@ from app.sync.bundle import (
     write_bundle,
 )
 from app.sync.capture import synced_classes, table_order
-from app.sync.enrolment import Enrolment, check_enrol_meta, new_code, write_enrolment
+from app.sync.enrolment import Enrolment, check_enrol_meta, check_server_url, new_code, write_enrolment
 from app.sync.errors import SyncError
 from app.sync.keys import KeyPair, PublicKeys
 from app.sync.serialize import tables_by_name, to_record
@@ -73,10 +72,12 @@ from app.sync.state import (
 )
 
 DB_FILE_NAME = "xiangan-county.sqlite3"
+SEEN_RESOLUTION = timedelta(minutes=1)
 PART_ROWS = 500
 CODE_PATTERN = re.compile(r"^[0-9A-Za-z_-]{1,32}$")
 DOCUMENT_KINDS = {"sectors": "sector_codes", "template": "letter_templates"}
 RESERVED_STANDARD_KINDS = set(DOCUMENT_KINDS.values())
+SERVER_URL_KEY = "county_server_url"
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ class PcStatus:
     enrolled_at: datetime | None
     acknowledged_to: int
     downstream_acknowledged: int
+    last_seen_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -117,40 +119,25 @@ class TownshipStatus:
     def acknowledged_to(self) -> int:
         return max((pc.acknowledged_to for pc in self.pcs), default=0)
 
+    @property
+    def last_contact_at(self) -> datetime | None:
+        """The newest of: a bundle applied (USB or network), a PC reaching the server."""
+        times = [t for t in (self.last_bundle_at, *(pc.last_seen_at for pc in self.pcs)) if t is not None]
+        return max(times, default=None)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "township_id": self.township_id, "code": self.code, "name": self.name, "bound": self.bound,
             "last_bundle_at": self.last_bundle_at.isoformat() if self.last_bundle_at else None,
             "last_bundle_file": self.last_bundle_file, "records": self.records, "conflicts": self.conflicts,
             "acknowledged_to": self.acknowledged_to,
+            "last_contact_at": self.last_contact_at.isoformat() if self.last_contact_at else None,
             "pcs": [{"node_id": pc.node_id, "status": pc.status,
                      "enrolled_at": pc.enrolled_at.isoformat() if pc.enrolled_at else None,
-                     "acknowledged_to": pc.acknowledged_to, "downstream_acknowledged": pc.downstream_acknowledged}
+                     "acknowledged_to": pc.acknowledged_to, "downstream_acknowledged": pc.downstream_acknowledged,
+                     "last_seen_at": pc.last_seen_at.isoformat() if pc.last_seen_at else None}
                     for pc in self.pcs],
         }
-
-
-class _UrlDatabase:
-    """The county database at any SQLAlchemy URL, with ``Database``'s short-transaction sessions."""
-
-    def __init__(self, url: str) -> None:
-        self.engine: Engine = create_engine(url)
-        self.replica_id = ""
-        self._factory = sessionmaker(self.engine, expire_on_commit=False)
-
-    @contextmanager
-    def session(self, username: str = "", audit: bool = True) -> Iterator[Session]:
-        session = self._factory(info={"replica_id": self.replica_id, "username": username, "audit": audit})
-        try:
-            with session.begin():
-                yield session
-        except (OperationalError, DBAPIError, sqlite3.Error) as exc:
-            raise StorageError(storage_message(exc)) from exc
-        finally:
-            session.close()
-
-    def dispose(self) -> None:
-        self.engine.dispose()
 
 
 def _upgrade_url(engine: Engine) -> None:
@@ -164,10 +151,10 @@ def _upgrade_url(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
-def _open_db(data_dir: Path | None, db_url: str | None) -> Database | _UrlDatabase:
+def _open_db(data_dir: Path | None, db_url: str | None) -> Database:
     if db_url:
         try:
-            db: Database | _UrlDatabase = _UrlDatabase(db_url)
+            db = Database.from_url(db_url)
             _upgrade_url(db.engine)
         except (OperationalError, DBAPIError) as exc:
             raise StorageError(storage_message(exc)) from exc
@@ -192,7 +179,7 @@ def _bad(field_name: str, label: str, problem: str) -> ValidationError:
 class CountyStore:
     """The county's sync database and attachment store."""
 
-    def __init__(self, db: Database | _UrlDatabase, data_dir: Path, identity: SyncIdentity) -> None:
+    def __init__(self, db: Database, data_dir: Path, identity: SyncIdentity) -> None:
         self.db = db
         self.data_dir = data_dir
         self.node_id = identity.node_id
@@ -203,10 +190,12 @@ class CountyStore:
 
     # -- opening -----------------------------------------------------------------------------------
     @classmethod
-    def init(cls, data_dir: Path | None = None, db_url: str | None = None, name: str = "县应急管理局") -> CountyStore:
-        """Create the county data store and its keys (once)."""
+    def init(cls, data_dir: Path | None = None, db_url: str | None = None, name: str = "县应急管理局",
+             server_url: str = "") -> CountyStore:
+        """Create the county data store and its keys (once); ``server_url`` goes into enrolment files."""
         if not name.strip():
             raise _bad("name", "县级单位名称", "不能为空")
+        server_url = check_server_url(server_url) if server_url.strip() else ""
         db = _open_db(data_dir, db_url)
         with db.session(audit=False) as session:
             if session.get(SyncIdentity, 1) is not None:
@@ -216,6 +205,8 @@ class CountyStore:
                                     keys=KeyPair.generate(node_id).to_json(), county_id=node_id,
                                     county_name=name.strip())
             session.add(identity)
+            if server_url:
+                set_setting(session, SERVER_URL_KEY, server_url)
         return cls(db, cls._files_dir(data_dir, db_url), identity)
 
     @classmethod
@@ -243,13 +234,21 @@ class CountyStore:
         return self.keys.public()
 
     # -- enrolment ---------------------------------------------------------------------------------
-    def add_township(self, code: str, name: str, out: Path) -> Path:
-        """Write an enrolment file for one PC of township ``code`` (creating the township the first time)."""
+    @property
+    def server_url(self) -> str:
+        """The address enrolment files carry by default (``init --server``); "" for a USB-only county."""
+        with self.db.session(audit=False) as session:
+            return str(get_setting(session, SERVER_URL_KEY, "") or "")
+
+    def add_township(self, code: str, name: str, out: Path, server_url: str | None = None) -> Path:
+        """Write an enrolment file for one PC of township ``code`` (creating the township the first time).
+        ``server_url`` (default: the one given at ``init``) tells the PC where to sync over the network."""
         code, name = code.strip(), name.strip()
         if not CODE_PATTERN.match(code):
             raise _bad("code", "乡镇代码", "应为1到32位字母、数字、下划线或横线")
         if not name:
             raise _bad("name", "乡镇名称", "不能为空")
+        server_url = check_server_url(server_url) if server_url and server_url.strip() else self.server_url
         with self.db.session(audit=False) as session:
             township = session.scalars(select(SyncTownship).where(SyncTownship.code == code)).first()
             if township is None:
@@ -261,7 +260,7 @@ class CountyStore:
                             enrol_code=new_code(), status="pending")
             session.add(slot)
             enrolment = Enrolment(self.name, self.public_keys, township.township_id, code, township.name,
-                                  township.bound, slot.id, slot.enrol_code)
+                                  township.bound, slot.id, slot.enrol_code, server_url)
         out = Path(out)
         if out.is_dir():
             out = out / f"{code}-登记.xae"
@@ -270,19 +269,43 @@ class CountyStore:
     # -- import ------------------------------------------------------------------------------------
     def _known(self, path: Path) -> Callable[[str], PublicKeys | None]:
         def known(node_id: str) -> PublicKeys | None:
-            with self.db.session(audit=False) as session:
-                peer = session.scalars(select(SyncPeer).where(SyncPeer.node_id == node_id)).first()
-                if peer is not None:
-                    if peer.status == "replaced":
-                        raise SyncError("unknown_sender", message=(
-                            "该文件来自一台已重新登记的乡镇电脑的旧身份，已拒绝导入。请在该电脑上重新导出后再导入。"))
-                    return PublicKeys.from_json(peer.public_keys) if peer.status == "active" else None
-                slot = self._slot(session, peek_envelope(path).meta.get("enrol"))
-                if slot is None:
+            try:
+                return self.peer_keys(node_id, peek_envelope(path).meta.get("enrol"))
+            except SyncError as exc:
+                if exc.code == "revoked":
+                    raise SyncError("unknown_sender", message=(
+                        "该文件来自一台已重新登记的乡镇电脑的旧身份，已拒绝导入。请在该电脑上重新导出后再导入。")) from None
+                if exc.code == "unknown_sender":
                     return None
-                return check_enrol_meta(peek_envelope(path).meta.get("enrol"), slot.enrol_code, node_id)
+                raise
 
         return known
+
+    def peer_keys(self, node_id: str, enrol: Any = None) -> PublicKeys:
+        """The public keys a bundle or request from ``node_id`` must be signed with: an active PC's pinned
+        keys, or — until its first bundle is applied — the keys its enrol meta proves for a pending slot.
+        ``revoked`` for a PC replaced by a re-enrolment, ``unknown_sender`` for anyone else."""
+        with self.db.session(audit=False) as session:
+            peer = session.scalars(select(SyncPeer).where(SyncPeer.node_id == node_id)).first()
+            if peer is not None and peer.status == "replaced":
+                raise SyncError("revoked")
+            if peer is not None and peer.status == "active":
+                return PublicKeys.from_json(peer.public_keys)
+            slot = self._slot(session, enrol) if peer is None else None
+            keys = check_enrol_meta(enrol, slot.enrol_code, node_id) if slot is not None else None
+        if keys is None:
+            raise SyncError("unknown_sender", f"电脑「{node_id}」")
+        return keys
+
+    def seen(self, node_id: str, now: datetime | None = None) -> None:
+        """Note that an enrolled PC reached the server. Written at most once a minute per PC, so the
+        cheap no-op state call stays cheap."""
+        now = now or utcnow()
+        with self.db.session(audit=False) as session:
+            session.execute(update(SyncPeer).where(
+                SyncPeer.node_id == node_id,
+                or_(SyncPeer.last_seen_at.is_(None), SyncPeer.last_seen_at < now - SEEN_RESOLUTION))
+                .values(last_seen_at=now))
 
     @staticmethod
     def _slot(session: Session, enrol: Any) -> SyncPeer | None:
@@ -430,12 +453,16 @@ class CountyStore:
         session.execute(update(SyncPeer).where(SyncPeer.township_id == minted).values(township_id=actual))
 
     # -- return file -------------------------------------------------------------------------------
+    @staticmethod
+    def _partitions(township: str) -> list[str]:
+        """What a PC of ``township`` is sent: county data, the county's answers to it, its other PCs' rows."""
+        return [COUNTY_PARTITION, f"county:to:{township}", f"twp:{township}"]
+
     def _downstream(self, session: Session, node: str, township: str) -> tuple[int, int, dict[str, list[str]]]:
         acked = get_cursor(session, node, DOWNSTREAM)
-        partitions = [COUNTY_PARTITION, f"county:to:{township}", f"twp:{township}"]
         rows = session.execute(
             select(SyncChange.table_name, SyncChange.row_id, func.max(SyncChange.seq))
-            .where(SyncChange.seq > acked, SyncChange.partition.in_(partitions))
+            .where(SyncChange.seq > acked, SyncChange.partition.in_(self._partitions(township)))
             .group_by(SyncChange.table_name, SyncChange.row_id)).all()
         ids: dict[str, list[str]] = {}
         for table, row_id, _seq in rows:
@@ -453,7 +480,10 @@ class CountyStore:
                 for row in session.execute(query).mappings():
                     yield to_record(table, row)
 
-    def _write_return(self, sender: dict[str, Any], answered: Envelope, return_dir: Path, *, resend: bool) -> Path:
+    def _write_return(self, sender: dict[str, Any], answered: Envelope | None, return_dir: Path, *,
+                      resend: bool) -> Path:
+        """A return bundle for ``sender["node"]``: the acknowledgement (of ``answered``, the bundle it
+        answers, if any) and the county's changes after the PC's downstream cursor."""
         node, township = sender["node"], sender["township"]
         with self.db.session(audit=False) as session:
             peer = session.scalars(select(SyncPeer).where(SyncPeer.node_id == node)).first()
@@ -465,20 +495,93 @@ class CountyStore:
                 shas.update(session.scalars(select(Attachment.sha256).where(
                     Attachment.id.in_(chunk), Attachment.version_replica != node)))
             files = [(sha, self.store.path_of(sha)) for sha in sorted(shas) if self.store.has(sha)]
-            held = sorted({a.sha256 for a in answered.attachments if self.store.has(a.sha256)})
-            draft = EnvelopeDraft(kind="return", township=township, seq_from=seq_from, seq_to=seq_to,
-                                  ack={"upstream": get_cursor(session, node, UPSTREAM), "bundle": answered.bundle_id},
-                                  meta={"answers": answered.bundle_id, "attachments_held": held, "resend": resend},
-                                  bundle_id=str(uuid.uuid4()))
+            ack: dict[str, Any] = {"upstream": get_cursor(session, node, UPSTREAM)}
+            meta: dict[str, Any] = {"attachments_held": [], "resend": resend}
+            if answered is not None:
+                ack["bundle"] = meta["answers"] = answered.bundle_id
+                meta["attachments_held"] = sorted({a.sha256 for a in answered.attachments if self.store.has(a.sha256)})
+            draft = EnvelopeDraft(kind="return", township=township, seq_from=seq_from, seq_to=seq_to, ack=ack,
+                                  meta=meta, bundle_id=str(uuid.uuid4()))
             return_dir.mkdir(parents=True, exist_ok=True)
             name = bundle_file_name(f"{sender['code']}-回执", seq_from, seq_to, local(utcnow()).date())
             parts = batches(self._return_records(session, ids, node), PART_ROWS)
             write_bundle(return_dir / name, draft, parts, files, self.keys, recipient, total_rows=total)
         return return_dir / name
 
+    # -- network sync: what the county server asks --------------------------------------------------
+    def _downstream_top(self, session: Session, township: str) -> int:
+        """The newest downstream sequence for a township's PCs (one index range per partition)."""
+        return session.scalar(select(func.max(SyncChange.seq)).where(
+            SyncChange.partition.in_(self._partitions(township)))) or 0
+
+    def _active_pc(self, session: Session, node_id: str) -> dict[str, Any] | None:
+        """The recipient of downstream returns: an active PC. None for one that is not (yet): a pending
+        PC has no pinned keys to encrypt for (callers have authenticated it with ``peer_keys``)."""
+        peer = session.scalars(select(SyncPeer).where(SyncPeer.node_id == node_id)).first()
+        if peer is not None and peer.status == "replaced":
+            raise SyncError("revoked")
+        if peer is None or peer.status != "active":
+            return None
+        township = session.get(SyncTownship, peer.township_id)
+        return {"node": node_id, "township": peer.township_id, "code": township.code if township else "",
+                "name": township.name if township else ""}
+
+    def node_state(self, node_id: str, enrol: Any = None) -> dict[str, Any]:
+        """Where one PC stands, for the server's cheap state call: its township, whether the county has
+        activated it (its first bundle applied), the cursors both ways and the newest downstream change."""
+        with self.db.session(audit=False) as session:
+            peer = session.scalars(select(SyncPeer).where(SyncPeer.node_id == node_id)).first()
+            if peer is None:
+                slot = self._slot(session, enrol)
+                if slot is None:
+                    raise SyncError("unknown_sender", f"电脑「{node_id}」")
+                return {"township_id": slot.township_id, "node_status": "pending", "upstream_acked": 0,
+                        "downstream_acked": 0, "downstream_top": 0}
+            pc = self._active_pc(session, node_id)
+            township = pc["township"] if pc else peer.township_id
+            return {"township_id": township, "node_status": "active" if pc else "pending",
+                    "upstream_acked": get_cursor(session, node_id, UPSTREAM),
+                    "downstream_acked": get_cursor(session, node_id, DOWNSTREAM),
+                    "downstream_top": self._downstream_top(session, township) if pc else 0}
+
+    def write_downstream(self, node_id: str, return_dir: Path, *, force: bool = False) -> Path | None:
+        """A return bundle with the county's changes after the PC's downstream cursor, answering no
+        upload; None when there is nothing new (or the PC is not active yet) unless ``force``."""
+        with self.db.session(audit=False) as session:
+            pc = self._active_pc(session, node_id)
+            if pc is None:
+                return None
+            fresh = self._downstream_top(session, pc["township"]) > get_cursor(session, node_id, DOWNSTREAM)
+        if not (fresh or force):
+            return None
+        return self._write_return(pc, None, Path(return_dir), resend=False)
+
+    def acknowledge_downstream(self, node_id: str, seq: int) -> int:
+        """The PC applied county changes up to ``seq``: move its downstream cursor (forward only, and
+        never past what exists to be sent); the cursor after."""
+        with self.db.session(audit=False) as session:
+            pc = self._active_pc(session, node_id)
+            if pc is None:
+                return 0
+            current = get_cursor(session, node_id, DOWNSTREAM)
+            target = min(int(seq), self._downstream_top(session, pc["township"]))
+            if target > current:
+                set_cursor(session, node_id, DOWNSTREAM, target)
+                current = target
+            return current
+
+    def bundle_ack(self, node_id: str, bundle_id: str) -> dict[str, Any] | None:
+        """The stored acknowledgement of a bundle ``node_id`` sent, if the county applied it."""
+        with self.db.session(audit=False) as session:
+            entry = session.get(SyncLedger, bundle_id)
+            if entry is None or entry.direction != "in" or entry.peer != node_id:
+                return None
+            return dict(entry.ack)
+
     # -- county data -------------------------------------------------------------------------------
     def _record_change(self, session: Session, row: SyncedMixin) -> None:
         session.flush()
+        lock_change_log(session)
         session.add(SyncChange(table_name=type(row).__tablename__, row_id=row.id, partition=row.partition))
 
     def send_document(self, kind: str, file: Path) -> ConfigDocument:
@@ -552,7 +655,8 @@ class CountyStore:
                                 .order_by(SyncPeer.created_at)).all()
         pcs = [PcStatus(p.node_id or "", p.status, p.enrolled_at,
                         get_cursor(session, p.node_id, UPSTREAM) if p.node_id else 0,
-                        get_cursor(session, p.node_id, DOWNSTREAM) if p.node_id else 0) for p in peers]
+                        get_cursor(session, p.node_id, DOWNSTREAM) if p.node_id else 0, p.last_seen_at)
+               for p in peers]
         nodes = [p.node_id for p in peers if p.node_id]
         last = session.scalars(select(SyncLedger).where(SyncLedger.direction == "in", SyncLedger.peer.in_(nodes))
                                .order_by(SyncLedger.at.desc()).limit(1)).first() if nodes else None

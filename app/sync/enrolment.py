@@ -1,7 +1,7 @@
 """The enrolment file the county hands to a township PC, and the proof the PC's first bundle carries.
 
 The file (JSON, signed by the county's key so a damaged copy is noticed) holds the county's public keys,
-the township's id, code and name, and a one-time code. The PC generates its own keys and puts its public
+the township's id, code and name, a one-time code and (optionally) the county server's address. The PC generates its own keys and puts its public
 keys in the meta of its first bundle with an HMAC over them keyed by the one-time code; the county checks
 the HMAC against the code it issued and pins the keys. The code is never sent back in clear.
 """
@@ -17,8 +17,9 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from app.errors import XiangAnError
+from app.errors import ValidationError, XiangAnError
 from app.sync.errors import SyncError
 from app.sync.keys import KeyPair, PublicKeys
 
@@ -26,6 +27,7 @@ FILE_TYPE = "xiangan-enrolment"
 SUFFIX = ".xae"
 MAX_FILE_BYTES = 64 * 1024
 SIGN_CONTEXT = "enrolment-file"
+MAX_URL = 300
 
 
 @dataclass(frozen=True)
@@ -38,10 +40,27 @@ class Enrolment:
     township_bound: bool  # False: a township that already has data keeps its own id
     enrolment_id: str
     code: str
+    server_url: str = ""  # "" when the county runs no server (USB only); files without it stay valid
 
     @property
     def county_id(self) -> str:
         return self.county_keys.node_id
+
+
+def check_server_url(text: str) -> str:
+    """A county server address as the township client will use it: http(s)://host[:port][/prefix]."""
+    url = text.strip().rstrip("/")
+    try:
+        parts = urlsplit(url)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+        parts = urlsplit("")
+    if (len(url) > MAX_URL or parts.scheme not in ("http", "https") or not parts.hostname or not port_ok
+            or parts.query or parts.fragment or any(not ch.isprintable() or ch.isspace() for ch in url)):
+        raise ValidationError.single("server_url", "县级平台地址",
+                                     f"「{text.strip()[:60]}」无效，应形如 http://192.168.1.10:8750 或 https://xiangan.example.gov.cn")
+    return url
 
 
 def new_code() -> str:
@@ -59,6 +78,8 @@ def write_enrolment(path: Path, enrolment: Enrolment, county: KeyPair) -> Path:
         "township_code": enrolment.township_code, "township_name": enrolment.township_name,
         "township_bound": enrolment.township_bound, "enrolment_id": enrolment.enrolment_id, "code": enrolment.code,
     }
+    if enrolment.server_url:  # only when set: files of a USB-only county stay byte-for-byte as before
+        body["server_url"] = enrolment.server_url
     signature = base64.b64encode(county.sign(SIGN_CONTEXT, _canonical(body))).decode("ascii")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -94,8 +115,13 @@ def read_enrolment(path: Path) -> Enrolment:
     fields = ("county_name", "township_id", "township_code", "township_name", "enrolment_id", "code")
     if any(not isinstance(data.get(f), str) or not data.get(f) for f in fields):
         raise _not_enrolment(path.name, "缺少乡镇或登记码信息")
+    server_url = data.get("server_url", "")
+    try:
+        server_url = check_server_url(server_url) if server_url else ""
+    except (ValidationError, AttributeError):
+        raise _not_enrolment(path.name, "县级平台地址无效") from None
     return Enrolment(data["county_name"], keys, data["township_id"], data["township_code"], data["township_name"],
-                     bool(data.get("township_bound")), data["enrolment_id"], data["code"])
+                     bool(data.get("township_bound")), data["enrolment_id"], data["code"], server_url)
 
 
 def proof(code: str, keys: PublicKeys, township_id: str, enrolment_id: str) -> str:

@@ -1,0 +1,55 @@
+"""Command-line pieces shared by ``xiangan`` and ``xiangan-county`` (no Qt: the county side must not pull
+in the desktop UI)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from app.errors import XiangAnError
+
+
+def input_file(name: str) -> Path:
+    """Check the file before the database is opened, so a typo never creates an empty data folder."""
+    path = Path(name)
+    if path.is_dir():
+        raise XiangAnError(f"「{path.name}」是文件夹，请指定其中的文件")
+    if not path.exists():
+        raise XiangAnError(f"文件「{path.name}」不存在，可能已被移动或删除")
+    return path
+
+
+class ChineseHelp(argparse.HelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):
+        super().add_usage(usage, actions, groups, "用法：" if prefix is None else prefix)
+
+
+class ChineseParser(argparse.ArgumentParser):
+    """argparse speaking Chinese: headings in --help, and usage errors as one line like every other
+    failure of the command line. Sub-command parsers are made from this class too."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", ChineseHelp)
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "参数"
+        self._optionals.title = "选项"
+        for action in self._actions:
+            if isinstance(action, argparse._HelpAction):
+                action.help = "显示本帮助并退出"
+
+    _MESSAGES = (
+        (r"the following arguments are required: (.+)", "缺少必需的参数：{0}"),
+        (r"argument (.+?): invalid choice: '?(.*?)'? \(choose from (.+)\)", "参数 {0} 的值「{1}」无效，可选：{2}"),
+        (r"argument (.+?): invalid (?:int|float) value: '?(.*?)'?$", "参数 {0} 的值「{1}」不是数字"),
+        (r"argument (.+?): expected one argument", "参数 {0} 后面缺少取值"),
+        (r"unrecognized arguments: (.+)", "无法识别的参数：{0}"),
+    )
+
+    def error(self, message: str):  # type: ignore[override]
+        for pattern, chinese in self._MESSAGES:
+            m = re.fullmatch(pattern, message)
+            if m:
+                message = chinese.format(*(g.replace("'", "") for g in m.groups()))
+                break
+        self.exit(2, f"错误：{message}。运行「{self.prog} --help」查看用法\n")
