@@ -16,6 +16,7 @@ from app.models import Role
 from app.services import Services
 from app.services.context import Actor
 from app.storage import Database, open_database
+from tests.pg import pg_empty_url, pg_server, pg_template, pg_url  # noqa: F401  (PostgreSQL fixtures)
 
 ADMIN = Actor(username="admin", display_name="管理员", role=Role.ADMIN, user_id="")
 CLERK = Actor(username="clerk", display_name="录入员", role=Role.CLERK, user_id="")

@@ -9,11 +9,35 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.pool import NullPool
+
 from app.services import Services
 from app.storage import Database, open_database
 from app.sync.county import DB_FILE_NAME, CountyImportResult, CountyStore
 from app.sync.township import ExportResult, ImportResult, TownshipSync
 from tests.conftest import ADMIN
+
+
+def read_only(db_path: Path) -> sqlite3.Connection:
+    """A connection that cannot change the database: tests look without touching."""
+    return sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
+
+
+def rows(db_path: Path, sql: str, args: tuple = ()) -> list[tuple]:
+    conn = read_only(db_path)
+    try:
+        return list(conn.execute(sql, args))
+    finally:
+        conn.close()
+
+
+# When a PC last reached the county server: a contact time, not data a rejected request may not touch.
+NOT_DATA = {"last_seen_at"}
+
+
+def _columns(names: list[str]) -> str:
+    return ", ".join(f'"{n}"' for n in names if n not in NOT_DATA)
 
 
 def digest(db_path: Path) -> str:
@@ -24,11 +48,29 @@ def digest(db_path: Path) -> str:
         names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
         for name in names:
             h.update(name.encode())
-            for row in conn.execute(f'SELECT * FROM "{name}" ORDER BY 1'):
+            columns = _columns([r[1] for r in conn.execute(f'PRAGMA table_info("{name}")')])
+            for row in conn.execute(f'SELECT {columns} FROM "{name}" ORDER BY 1'):
                 h.update(repr(row).encode())
         return h.hexdigest()
     finally:
         conn.close()
+
+
+def url_digest(url: str) -> str:
+    """``digest`` of a database at a SQLAlchemy URL (the county on PostgreSQL): rows sorted by their text,
+    as a table's first column need not be unique and PostgreSQL cannot order JSON columns."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            h = hashlib.sha256()
+            for name in sorted(inspect(conn).get_table_names()):
+                h.update(name.encode())
+                columns = _columns([c["name"] for c in inspect(conn).get_columns(name)])
+                for row in sorted(repr(tuple(r)) for r in conn.execute(text(f'SELECT {columns} FROM "{name}"'))):
+                    h.update(row.encode())
+            return h.hexdigest()
+    finally:
+        engine.dispose()
 
 
 @dataclass
@@ -71,9 +113,14 @@ class World:
     root: Path
     county: CountyStore = field(init=False)
     pcs: list[Pc] = field(default_factory=list)
+    reopen: bool = False  # the files exist already (a copied world): open the county instead of creating it
+    county_url: str | None = None  # the county database elsewhere (PostgreSQL); its files stay in root/county
 
     def __post_init__(self) -> None:
-        self.county = CountyStore.init(self.root / "county", name="安远县应急管理局")
+        if self.reopen:
+            self.county = CountyStore.open(self.root / "county", self.county_url)
+        else:
+            self.county = CountyStore.init(self.root / "county", self.county_url, name="安远县应急管理局")
         self.usb.mkdir(parents=True, exist_ok=True)
 
     @property
@@ -83,6 +130,10 @@ class World:
     @property
     def county_path(self) -> Path:
         return self.root / "county" / DB_FILE_NAME
+
+    def county_digest(self) -> str:
+        """``digest`` of the county database, wherever it is."""
+        return url_digest(self.county_url) if self.county_url else digest(self.county_path)
 
     def open_pc(self, name: str) -> Pc:
         folder = self.root / name
@@ -117,6 +168,16 @@ class World:
     def round_trip(self, pc: Pc) -> tuple[ExportResult, CountyImportResult, ImportResult]:
         exported, imported = self.upload(pc)
         return exported, imported, pc.sync.import_return(imported.return_path)
+
+    def restart(self) -> None:
+        """Close every store and open it again from its files, as a new process would after a crash."""
+        self.county.close()
+        self.county = CountyStore.open(self.root / "county", self.county_url)
+        for pc in self.pcs:
+            pc.close()
+            pc.db = open_database(pc.folder)
+            pc.sync = TownshipSync(pc.db, pc.folder)
+            pc.services = None
 
     def close(self) -> None:
         for pc in self.pcs:

@@ -55,11 +55,11 @@ def _village_row(pc: Pc, partition: str, row_id: str | None = None) -> dict:
 
 
 def _rejected(world: World, path: Path, code: str) -> SyncError:
-    before = digest(world.county_path)
+    before = world.county_digest()
     with pytest.raises(SyncError) as caught:
         world.county.import_bundle(path, world.usb / "returns")
     assert caught.value.code == code
-    assert digest(world.county_path) == before
+    assert world.county_digest() == before
     return caught.value
 
 
@@ -123,11 +123,11 @@ def test_another_townships_return_file_is_rejected_at_the_township(world: World)
 def test_replay_returns_the_stored_acknowledgement_and_changes_nothing(world: World):
     pc = world.township_pc()
     exported, first = world.upload(pc)
-    before = digest(world.county_path)
+    before = world.county_digest()
     again = world.county.import_bundle(exported.path, world.usb / "again")
     assert again.replay and again.applied == 0 and again.acknowledged_to == first.acknowledged_to
     assert "已经导入过" in again.messages[0]
-    assert digest(world.county_path) == before
+    assert world.county_digest() == before
     assert again.return_path.exists()
     # and at the township: the same return file twice
     pc.sync.import_return(first.return_path)
@@ -246,8 +246,8 @@ def test_tampered_or_truncated_files_change_nothing(world: World):
     truncated = world.usb / "truncated.xab"
     truncated.write_bytes(exported.path.read_bytes()[:-100])
     for path in (flipped, truncated):
-        before = digest(world.county_path)
+        before = world.county_digest()
         with pytest.raises(SyncError) as caught:
             world.county.import_bundle(path, world.usb / "returns")
         assert caught.value.code in {"damaged", "truncated", "hash_mismatch", "bad_signature"}
-        assert digest(world.county_path) == before
+        assert world.county_digest() == before
