@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from app import APP_NAME, __version__, build_info
+from app.cli_common import ChineseParser as _Parser
+from app.cli_common import input_file
 from app.errors import XiangAnError
 from app.paths import backups_dir, data_dir, database_path
 
@@ -113,16 +115,6 @@ def cmd_export(args: argparse.Namespace) -> int:
     count = ImportService(services.db, SYSTEM_ACTOR, services.scope).export(args.kind, Path(args.out))
     print(f"已导出 {count} 条到 {args.out}")
     return 0
-
-
-def input_file(name: str) -> Path:
-    """Check the file before the database is opened, so a typo never creates an empty data folder."""
-    path = Path(name)
-    if path.is_dir():
-        raise XiangAnError(f"「{path.name}」是文件夹，请指定其中的文件")
-    if not path.exists():
-        raise XiangAnError(f"文件「{path.name}」不存在，可能已被移动或删除")
-    return path
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -433,8 +425,44 @@ def cmd_sync_status(args: argparse.Namespace) -> int:
     last = status.last_export
     print(f"上次导出：{format_local(last.at) + ' ' + last.file if last else '无'}")
     print(f"县里已确认到：第 {status.acknowledged_to} 号（{format_local(status.last_ack_at) or '尚未收到回执'}）")
+    print(f"县级平台：{status.server_url or '未设置（用U盘同步）'}")
+    if status.server_url:
+        print(f"上次联网同步：{format_local(status.last_sync_at) or '尚未成功'}")
+    if status.last_sync_error:
+        print(f"最近一次联网同步失败：{status.last_sync_error}")
     if status.open_conflicts:
         print(f"修改冲突：{status.open_conflicts} 条（另一版本已保存）")
+    return 0
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from app.sync.errors import SyncError
+    from app.sync.http_client import SyncClient
+
+    township = _township_sync(args)
+    if args.server:
+        township.set_server_url(args.server)
+    try:
+        with SyncClient(township) as client:
+            result = client.round(progress=None if args.json else _print_progress,
+                                  stage=None if args.json else lambda text: print(f"\r{text}", file=sys.stderr))
+    except SyncError as exc:
+        pending = township.status().pending_records
+        if args.json:
+            print(json.dumps({"ok": False, "error": {"code": exc.code, "message": str(exc)},
+                              "pending_records": pending}, ensure_ascii=False, indent=2))
+        else:
+            print(f"\n错误：{exc}" + (f"（待上报 {pending} 条记录）" if pending else ""), file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"ok": True, **result.to_dict()}, ensure_ascii=False, indent=2))
+        return 0
+    print(file=sys.stderr)
+    print(result.summary())
+    for message in result.messages:
+        print(message)
+    if result.pending:
+        print(f"同步期间又有 {result.pending} 条记录被修改，将在下次同步时上报。")
     return 0
 
 
@@ -490,43 +518,6 @@ def cmd_readiness_import_standard(args: argparse.Namespace) -> int:
     version = readiness.import_standard(path)
     print(f"已导入 {version} 版达标标准，今后的评估按此版本进行（已有的评估保留原版本）。")
     return 0
-
-
-class _ChineseHelp(argparse.HelpFormatter):
-    def add_usage(self, usage, actions, groups, prefix=None):
-        super().add_usage(usage, actions, groups, "用法：" if prefix is None else prefix)
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse speaking Chinese: headings in --help, and usage errors as one line like every other
-    failure of the command line. Sub-command parsers are made from this class too."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        kwargs.setdefault("formatter_class", _ChineseHelp)
-        super().__init__(*args, **kwargs)
-        self._positionals.title = "参数"
-        self._optionals.title = "选项"
-        for action in self._actions:
-            if isinstance(action, argparse._HelpAction):
-                action.help = "显示本帮助并退出"
-
-    _MESSAGES = (
-        (r"the following arguments are required: (.+)", "缺少必需的参数：{0}"),
-        (r"argument (.+?): invalid choice: '?(.*?)'? \(choose from (.+)\)", "参数 {0} 的值「{1}」无效，可选：{2}"),
-        (r"argument (.+?): invalid (?:int|float) value: '?(.*?)'?$", "参数 {0} 的值「{1}」不是数字"),
-        (r"argument (.+?): expected one argument", "参数 {0} 后面缺少取值"),
-        (r"unrecognized arguments: (.+)", "无法识别的参数：{0}"),
-    )
-
-    def error(self, message: str):  # type: ignore[override]
-        import re
-
-        for pattern, chinese in self._MESSAGES:
-            m = re.fullmatch(pattern, message)
-            if m:
-                message = chinese.format(*(g.replace("'", "") for g in m.groups()))
-                break
-        self.exit(2, f"错误：{message}。运行「{self.prog} --help」查看用法\n")
 
 
 # The organisation registers, then the 七有/五有 ones (app.services.readiness_registers.READINESS_KINDS;
@@ -650,7 +641,10 @@ def _add_sync_commands(add: Callable[..., argparse.ArgumentParser], common: argp
     imp = actions.add_parser("import", parents=[common], help="导入县里的回执文件", description="导入县里的回执文件（确认信息和下发的数据）")
     imp.set_defaults(func=cmd_bundle_import)
     imp.add_argument("file", help="回执文件（.xab）")
-    sync = add("sync", lambda _args: sync.print_help() or 2, "同步状态")
+    sync = add("sync", cmd_sync, "联网同步一次：上报待上报的数据、接收县里下发的内容（「sync status」查看同步状态）。"
+               "退出码：0 成功，1 失败（原因见提示）")
+    sync.add_argument("--server", help="县级平台地址，如 http://192.168.1.10:8750（记住，以后自动同步也用它；默认用登记文件中的地址）")
+    sync.add_argument("--json", action="store_true", help="以 JSON 输出")
     sync_actions = sync.add_subparsers(dest="sync_command", metavar="操作")
     status = sync_actions.add_parser("status", parents=[common], help="待上报条数、上次导出、县里确认情况",
                                      description="待上报条数、上次导出、县里确认情况")

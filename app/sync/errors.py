@@ -40,6 +40,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "internal": ("县级平台内部错误", "请稍后重试，并把这条信息告诉县应急管理局"),
     # network sync, township client side (app/sync/http_client.py)
     "offline": ("无法连接县级平台（网络不通）", "将自动重试"),
+    "certificate": ("县级平台的 HTTPS 证书无法验证（证书不受信任、已过期或与地址不符）",
+                    "请核对县级平台地址；县里使用自签名证书时，请向县应急管理局索取证书文件，并设置环境变量 SSL_CERT_FILE 指向它"),
     "interrupted": ("与县级平台的连接中断", "已传送的部分会保留，将自动重试并从中断处继续"),
     "stalled": ("与县级平台的传输停滞", "已中止本次同步，将自动重试并从中断处继续"),
     "unavailable": ("县级平台暂时无法访问", "将自动重试；如持续出现，请联系县应急管理局"),
