@@ -20,7 +20,7 @@ from app.models.audit import record_event
 from app.models.base import CLOCK, new_id, utcnow
 from app.models.config_data import COUNTY_PARTITION
 from app.models.organisation import Township
-from app.models.settings import set_setting
+from app.models.settings import get_setting, set_setting
 from app.models.sync_state import (
     DOWNSTREAM,
     ROLE_COUNTY,
@@ -39,7 +39,7 @@ from app.storage.database import Database
 from app.sync import checkpoints
 from app.sync.bundle import EnvelopeDraft, bundle_file_name, open_bundle, write_bundle
 from app.sync.capture import capture_paused, enqueue_partition, install_capture, table_order
-from app.sync.enrolment import enrol_meta, read_enrolment
+from app.sync.enrolment import check_server_url, enrol_meta, read_enrolment
 from app.sync.errors import SyncError
 from app.sync.keys import KeyPair, PublicKeys
 from app.sync.serialize import tables_by_name, to_record
@@ -59,6 +59,10 @@ from app.sync.state import (
 
 PART_ROWS = 500
 REPLICA_KEY = "replica_id"  # the setting app.storage.startup keeps the replica id in
+SERVER_URL_KEY = "sync_server_url"  # the county server address (enrolment file, or `xiangan sync --server`)
+LAST_ROUND_KEY = "sync_last_round"  # {"at": ISO time of the last successful network round, "error", "code"}
+NETWORK_DIR = "sync-http"  # the network client's staging folder in the data folder (app/sync/http_client.py)
+OFFLINE_CODES = frozenset({"offline", "interrupted", "stalled", "unavailable", "storage_unavailable", "rate_limited"})
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ class HistoryEntry:
     direction: str  # "上报" | "下发"
     file: str
     summary: str
+    via: str = "U盘"  # "U盘" | "联网": how the file travelled (network rounds stage theirs in NETWORK_DIR)
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,15 @@ class SyncStatus:
     downstream_seq: int = 0
     last_import: HistoryEntry | None = None
     open_conflicts: int = 0
+    server_url: str = ""  # "" when no county server is known (USB only)
+    last_sync_at: datetime | None = None  # end of the last successful network round
+    last_sync_error: str = ""  # message of the last failed network round; "" once a round succeeded
+    last_sync_code: str = ""  # its SyncError code ("offline", "stalled", …) for the status bar
+
+    @property
+    def offline(self) -> bool:
+        """The last network round could not reach the county (it will be retried on its own)."""
+        return self.last_sync_code in OFFLINE_CODES
 
     def to_dict(self) -> dict[str, Any]:
         def entry(item: HistoryEntry | None) -> dict[str, Any] | None:
@@ -108,7 +122,9 @@ class SyncStatus:
             "last_export_seq": list(self.last_export_seq), "acknowledged_to": self.acknowledged_to,
             "last_ack_at": self.last_ack_at.isoformat() if self.last_ack_at else None,
             "downstream_seq": self.downstream_seq, "last_import": entry(self.last_import),
-            "open_conflicts": self.open_conflicts,
+            "open_conflicts": self.open_conflicts, "server_url": self.server_url,
+            "last_sync_at": self.last_sync_at.isoformat() if self.last_sync_at else None,
+            "last_sync_error": self.last_sync_error, "last_sync_code": self.last_sync_code, "offline": self.offline,
         }
 
 
@@ -119,6 +135,7 @@ class ExportResult:
     attachments: int
     seq_from: int
     seq_to: int
+    bundle_id: str = ""  # the upload key of the network sync
 
 
 @dataclass(frozen=True)
@@ -224,6 +241,8 @@ class TownshipSync:
             session.execute(delete(SyncAttachmentHeld))
             if reenrolled:
                 set_setting(session, REPLICA_KEY, node_id)
+            if enrolment.server_url:
+                set_setting(session, SERVER_URL_KEY, enrolment.server_url)
             install_capture(session.connection())
             queued = enqueue_partition(session, f"twp:{township_id}")
             record_event(session, "system", f"同步：{'重新' if reenrolled else ''}登记到「{enrolment.county_name}」，"
@@ -322,10 +341,10 @@ class TownshipSync:
                 bundle_id=envelope.bundle_id, direction="out", kind="data", peer=envelope.recipient,
                 file_name=path.name, seq_from=seq_from, seq_to=seq_to, ack=dict(envelope.ack),
                 summary={"records": envelope.rows, "attachments": len(envelope.attachments),
-                         "by_table": {table: len(ids) for table, ids in pending.items()}}))
+                         "by_table": {table: len(ids) for table, ids in pending.items()}, "via": self._via(path)}))
             record_event(session, "system", f"同步：导出 {envelope.rows} 条记录、{len(envelope.attachments)} 个附件到 {path.name}")
         checkpoints.crash_point("township.export_logged")
-        return ExportResult(path, envelope.rows, len(envelope.attachments), seq_from, seq_to)
+        return ExportResult(path, envelope.rows, len(envelope.attachments), seq_from, seq_to, envelope.bundle_id)
 
     # -- import ------------------------------------------------------------------------------------
     def import_return(self, path: Path, progress: Progress | None = None,
@@ -413,7 +432,7 @@ class TownshipSync:
                     session.add(SyncAttachmentHeld(sha256=sha))
                     held.add(sha)
             summary = {"acknowledged_to": acked, "received": stats.by_table, "applied": stats.applied,
-                       "unchanged": stats.unchanged, "conflicts": stats.conflicts}
+                       "unchanged": stats.unchanged, "conflicts": stats.conflicts, "via": self._via(path)}
             session.add(SyncLedger(bundle_id=envelope.bundle_id, direction="in", kind="return", peer=county,
                                    file_name=path.name, seq_from=envelope.seq_from, seq_to=envelope.seq_to,
                                    ack=dict(envelope.ack), summary=summary))
@@ -448,7 +467,58 @@ class TownshipSync:
                 downstream_seq=get_cursor(session, county, DOWNSTREAM),
                 last_import=self._entry(last_in) if last_in else None,
                 open_conflicts=session.scalar(select(func.count(SyncConflict.id)).where(
-                    SyncConflict.resolved.is_(False))) or 0)
+                    SyncConflict.resolved.is_(False))) or 0,
+                **self._network_status(session))
+
+    # -- network sync bookkeeping (app/sync/http_client.py) -----------------------------------------
+    @staticmethod
+    def _network_status(session: Session) -> dict[str, Any]:
+        last = get_setting(session, LAST_ROUND_KEY, None) or {}
+        at = last.get("at") if isinstance(last, dict) else None
+        return {"server_url": str(get_setting(session, SERVER_URL_KEY, "") or ""),
+                "last_sync_at": datetime.fromisoformat(at) if isinstance(at, str) and at else None,
+                "last_sync_error": str(last.get("error", "")) if isinstance(last, dict) else "",
+                "last_sync_code": str(last.get("code", "")) if isinstance(last, dict) else ""}
+
+    def enrolled(self) -> bool:
+        """Whether this PC is an enrolled township PC: one key lookup, cheap enough for the UI thread
+        (``status()`` counts the pending records)."""
+        with self.db.session(audit=False) as session:
+            identity = session.get(SyncIdentity, 1)
+            return identity is not None and identity.role == ROLE_TOWNSHIP
+
+    def server_url(self) -> str:
+        """The county server address: from the enrolment file or set by hand; "" if none is known."""
+        with self.db.session(audit=False) as session:
+            return str(get_setting(session, SERVER_URL_KEY, "") or "")
+
+    def set_server_url(self, url: str) -> str:
+        """Remember the county server address (checked; ValidationError names the field); the stored form."""
+        url = check_server_url(url)
+        with self.db.session(audit=False) as session:
+            set_setting(session, SERVER_URL_KEY, url)
+            record_event(session, "system", f"同步：县级平台地址设为 {url}")
+        return url
+
+    def note_network_round(self, error: XiangAnError | None = None) -> None:
+        """Record how the last network round ended, for the status bar: success time, or the failure."""
+        with self.db.session(audit=False) as session:
+            last = get_setting(session, LAST_ROUND_KEY, None)
+            last = dict(last) if isinstance(last, dict) else {}
+            if error is None:
+                last.update(at=utcnow().isoformat(), error="", code="")
+            else:
+                last.update(error=str(error), code=getattr(error, "code", ""))
+            set_setting(session, LAST_ROUND_KEY, last)
+
+    def credentials(self) -> tuple[KeyPair, dict[str, Any]]:
+        """This PC's keys and the enrol meta (what signs a network request, and the proof of enrolment
+        a request carries until the county activated this PC)."""
+        with self.db.session(audit=False) as session:
+            identity = self._identity(session)
+            keys = KeyPair.from_json(identity.keys)
+            return keys, enrol_meta(identity.enrolment_id, identity.enrolment_code, keys.public(),
+                                    identity.township_id, list(identity.retired))
 
     @staticmethod
     def _last(session: Session, direction: str) -> SyncLedger | None:
@@ -460,12 +530,15 @@ class TownshipSync:
         s = entry.summary
         if entry.direction == "out":
             text_ = f"上报 {s.get('records', 0)} 条记录、{s.get('attachments', 0)} 个附件"
-            return HistoryEntry(entry.at, "上报", entry.file_name, text_)
+            return HistoryEntry(entry.at, "上报", entry.file_name, text_, s.get("via", "U盘"))
         received = describe_counts(s.get("received", {}))
         text_ = f"县里已确认到第 {s.get('acknowledged_to', 0)} 号；" + (f"收到 {received}" if received else "没有新的下发内容")
         if s.get("conflicts"):
             text_ += f"；{s['conflicts']} 条修改冲突已保留"
-        return HistoryEntry(entry.at, "下发", entry.file_name, text_)
+        return HistoryEntry(entry.at, "下发", entry.file_name, text_, s.get("via", "U盘"))
+
+    def _via(self, path: Path) -> str:
+        return "联网" if path.resolve().parent == (self.data_dir / NETWORK_DIR).resolve() else "U盘"
 
     def history(self, limit: int = 50) -> list[HistoryEntry]:
         with self.db.session(audit=False) as session:

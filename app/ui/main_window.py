@@ -29,7 +29,9 @@ from app.ui.organisation.page import OrganisationPage
 from app.ui.readiness.page import ReadinessPage
 from app.ui.settings.page import SettingsPage
 from app.ui.style import icon
+from app.ui.sync.background import BackgroundSync
 from app.ui.sync.page import SyncPage
+from app.ui.sync.status import SyncStatusButton
 from app.ui.widgets.common import ui_settings
 
 
@@ -94,11 +96,17 @@ class MainWindow(QMainWindow):
         row.addWidget(self.stack, 1)
         self.setCentralWidget(central)
 
+        self.background_sync = BackgroundSync(services.db, data_dir, parent=self)
+        self.sync_status = SyncStatusButton()
+        self.sync_status.clicked.connect(lambda: self.show_area("sync"))
+        self.background_sync.state_changed.connect(self.sync_status.show_state)
+        self.statusBar().addPermanentWidget(self.sync_status)
         self.user_label = QLabel(f"当前用户：{services.actor.label}")
         self.statusBar().addPermanentWidget(self.user_label)
         self.statusBar().addPermanentWidget(QLabel(f"版本 {__version__}"))
         self._restore_geometry()
         self.sidebar.setCurrentRow(0)
+        self.background_sync.start()  # the start-up round (only on an enrolled PC that knows its server)
 
     # -- 登记隐患 from anywhere ------------------------------------------------------------------
     def _register_hazard_button(self) -> QWidget:
@@ -162,6 +170,8 @@ class MainWindow(QMainWindow):
                 page.navigate.connect(self.show_area)
             if hasattr(page, "changed"):
                 page.changed.connect(self.on_data_changed)
+            if hasattr(page, "attach_background"):
+                page.attach_background(self.background_sync)
             placeholder = self.stack.widget(index)
             self.stack.insertWidget(index, page)
             self.stack.removeWidget(placeholder)
@@ -184,6 +194,7 @@ class MainWindow(QMainWindow):
 
     def on_data_changed(self) -> None:
         self.services.refresh_scope()
+        self.background_sync.refresh()  # the pending count; a PC just enrolled starts syncing
         self.brand_sub.setText(self.services.scope.township_name)
         self.setWindowTitle(f"{APP_NAME} — {self.services.scope.township_name}应急管理工作台")
 
@@ -195,4 +206,5 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         ui_settings().setValue("main_window/geometry", self.saveGeometry())
+        self.background_sync.stop()
         super().closeEvent(event)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QFileDialog
 
 from app.services import Services
@@ -52,7 +53,7 @@ def _choose_folder(monkeypatch: pytest.MonkeyPatch, folder: Path) -> list:
 
 def _history(page: SyncPage) -> list[tuple[str, str, str]]:
     table = page.history_table
-    return [(table.item(r, 1).text(), table.item(r, 2).text(), table.item(r, 3).text()) for r in range(table.rowCount())]
+    return [tuple(table.item(r, c).text() for c in (2, 3, 4)) for r in range(table.rowCount())]
 
 
 def _enrol(qtbot, page: SyncPage, county: CountyStore, tmp_path: Path, monkeypatch) -> None:
@@ -212,3 +213,171 @@ def test_conflicts_from_two_pcs_are_listed(qtbot, tmp_path, messages, monkeypatc
         for pc in world.pcs:
             pc.close()
         world.county.db.dispose()
+
+
+# -- conflict resolution ---------------------------------------------------------------------------
+@pytest.fixture
+def conflicted(tmp_path: Path):
+    """Two PCs of one township edited the same village; the first PC holds the winner and the kept loser."""
+    from tests.sync.sync_world import World
+
+    world = World(tmp_path / "world")
+    first = world.township_pc()
+    world.round_trip(first)
+    second = world.second_pc()
+    world.round_trip(second)
+    [village] = first.sv().register("villages").query_ids()
+    first.edit_village(village, population="100", head_name="李四")
+    second.edit_village(village, population="200", head_name="王五")
+    world.round_trip(first)
+    world.round_trip(second)
+    world.round_trip(first)
+    yield world, first, village
+    world.close()
+
+
+def _open_conflict(qtbot, page: SyncPage, drive, act) -> list:
+    from app.ui.sync.conflict_dialog import ConflictDialog
+
+    opened = drive(ConflictDialog, act)
+    page.conflicts_table.selectRow(0)
+    click(qtbot, page.conflict_button)
+    return opened
+
+
+def _shown_fields(dialog) -> list[tuple[str, str, str]]:
+    table = dialog.table
+    return [tuple(table.item(r, c).text() for c in range(3)) for r in range(table.rowCount())]
+
+
+def test_conflict_detail_shows_both_versions_and_using_the_other_one_edits_the_row(
+        qtbot, conflicted, drive, messages):
+    world, first, village = conflicted
+    page = _page(qtbot, first.sv(), first.folder)
+    assert page.conflicts_table.item(0, 4).text() == "未处理"
+    assert not page.conflict_button.isEnabled()  # nothing selected yet
+    current = first.village(village)
+    other = {"population": 300 - current["population"], "head_name": ({"李四", "王五"} - {current["head_name"]}).pop()}
+    seen: list = []
+
+    def act(dialog) -> None:
+        seen.append(_shown_fields(dialog))
+        box = dialog.only_differing  # on its tick box: all fields, the differing ones first
+        qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(8, box.height() // 2))
+        seen.append(_shown_fields(dialog))
+        click(qtbot, dialog.other_button)
+
+    opened = _open_conflict(qtbot, page, drive, act)
+    assert opened and opened[0].windowTitle() == "修改冲突：村/社区「石桥村」"
+    assert seen[0] == [("人口", str(current["population"]), str(other["population"])),
+                       ("负责人", current["head_name"], other["head_name"])]
+    assert seen[1][:2] == seen[0] and ("名称", "石桥村", "石桥村") in seen[1]
+    assert messages[-2][0] == "question" and "人口、负责人" in messages[-2][1]
+    assert messages[-1] == ("information", "已改用另一版本，这条冲突已标记为已处理。这次修改会在下次同步时上报县里。")
+    assert {k: first.village(village)[k] for k in other} == other
+    assert page.conflicts_table.item(0, 4).text() == "已处理"
+    assert "修改冲突：" not in page.status_text()
+    assert page.sync.status().pending_records == 1  # the adopted version waits to go up
+
+    world.round_trip(first)
+    with world.county.db.session() as session:
+        from app.models.organisation import Village
+        assert session.get(Village, village).population == other["population"]
+
+
+def test_keeping_the_current_version_closes_the_conflict(qtbot, conflicted, drive, messages):
+    _world, first, village = conflicted
+    page = _page(qtbot, first.sv(), first.folder)
+    before = first.village(village)
+    _open_conflict(qtbot, page, drive, lambda dialog: click(qtbot, dialog.keep_button))
+    assert messages[-1] == ("information", "已保留当前版本，这条冲突已标记为已处理。")
+    assert first.village(village) == before
+    assert page.conflicts_table.item(0, 4).text() == "已处理"
+    assert page.sync.status().pending_records == 0
+
+    def handled(dialog) -> None:  # opened again: the versions are still there, the decisions are not
+        assert not dialog.keep_button.isEnabled() and not dialog.other_button.isEnabled()
+        assert "已经处理过了" in dialog.note.text() and _shown_fields(dialog)
+        click(qtbot, dialog.findChild(type(dialog.keep_button), "close_button"))
+
+    assert _open_conflict(qtbot, page, drive, handled)
+
+
+def test_read_only_users_may_look_at_a_conflict_but_not_resolve_it(qtbot, conflicted, drive):
+    _world, first, _village = conflicted
+    page = _page(qtbot, Services(first.db, READER), first.folder)
+    assert page.conflict_button.text() == "查看…"
+
+    def act(dialog) -> None:
+        assert not dialog.keep_button.isVisible() and not dialog.other_button.isVisible()
+        assert "只读账号" in dialog.note.text() and len(_shown_fields(dialog)) == 2
+        dialog.reject()
+
+    assert _open_conflict(qtbot, page, drive, act)
+    assert page.conflicts_table.item(0, 4).text() == "未处理"
+
+
+# -- enrolment order and refused return files ------------------------------------------------------
+def test_the_enrolment_order_is_explained_until_the_first_upload_is_acknowledged(
+        qtbot, services, data_dir, county, usb, tmp_path, messages, monkeypatch):
+    page = _page(qtbot, services, data_dir)
+    help_text = page.enrol_help.text()
+    assert page.enrol_help.isVisible()
+    assert "已经录有本乡镇数据的那台电脑" in help_text and "第二台电脑" in help_text
+    assert help_text.index("已经录有本乡镇数据") < help_text.index("第二台电脑")
+    _enrol(qtbot, page, county, tmp_path, monkeypatch)
+    assert page.enrol_help.isVisible()
+    _choose_folder(monkeypatch, usb)
+    click(qtbot, page.export_button)
+    returned = county.import_bundle(next(usb.glob("*.xab")), usb)
+    _choose_file(monkeypatch, returned.return_path)
+    click(qtbot, page.import_button)
+    assert not page.enrol_help.isVisible()
+
+
+def test_another_pcs_return_file_is_refused_with_what_to_do(qtbot, services, data_dir, county, usb, tmp_path,
+                                                            messages, monkeypatch):
+    from app.storage import open_database
+    from app.sync.township import TownshipSync
+
+    page = _page(qtbot, services, data_dir)
+    _enrol(qtbot, page, county, tmp_path, monkeypatch)
+    other_db = open_database(tmp_path / "other-pc")
+    try:
+        other = TownshipSync(other_db, tmp_path / "other-pc")
+        other.enrol(county.add_township("360726200", "白云乡", tmp_path / "other.xae"))
+        returned = county.import_bundle(other.export_bundle(usb).path, usb)
+    finally:
+        other_db.dispose()
+    before = digest(services.db.path)
+    _choose_file(monkeypatch, returned.return_path)
+    click(qtbot, page.import_button)
+    kind, text = messages[-1]
+    assert kind == "warning" and text.startswith("回执文件没有导入，本机数据没有变化。")
+    assert "Traceback" not in text and "每台电脑只能导入县里为它生成的回执文件" in text
+    assert digest(services.db.path) == before
+
+
+@pytest.mark.parametrize(("code", "expected"), [
+    ("wrong_township", ("该同步文件属于其他乡镇", "发给本乡镇（青山镇）这台电脑的回执文件")),
+    ("fork", ("检测到数据库从旧备份恢复", "请重新登记本机，数据不会丢失")),
+])
+def test_a_refused_return_file_says_what_happened_and_what_to_do(qtbot, services, data_dir, county, usb, tmp_path,
+                                                                 messages, monkeypatch, code, expected):
+    from app.sync.errors import SyncError
+    from app.sync.township import TownshipSync
+
+    page = _page(qtbot, services, data_dir)
+    _enrol(qtbot, page, county, tmp_path, monkeypatch)
+
+    def refuse(*_args, **_kwargs):
+        raise SyncError(code)
+
+    monkeypatch.setattr(TownshipSync, "import_return", refuse)
+    stray = usb / "x.xab"
+    stray.write_bytes(b"x")
+    _choose_file(monkeypatch, stray)
+    click(qtbot, page.import_button)
+    kind, text = messages[-1]
+    assert kind == "warning" and text.startswith("回执文件没有导入，本机数据没有变化。")
+    assert all(part in text for part in expected), text

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QFrame,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QTableWidget,
@@ -18,16 +19,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.errors import XiangAnError
 from app.localtime import format_local
 from app.models import Role
 from app.services import Services
+from app.sync.conflicts import REASONS, ConflictService
+from app.sync.errors import SyncError
 from app.sync.township import ExportResult, HistoryEntry, ImportResult, SyncStatus, TownshipSync
-from app.ui.widgets.common import button, confirm, page_header, show_error, show_info, ui_settings
+from app.ui.sync.background import SYNCING, BackgroundSync, RoundOutcome
+from app.ui.sync.conflict_dialog import ConflictDialog
+from app.ui.sync.network_panel import NetworkPanel
+from app.ui.widgets.common import button, confirm, exec_once, page_header, show_error, show_info, ui_settings
 from app.ui.widgets.progress import run_with_progress
 
 FOLDER_KEY = "sync/folder"
 CAPTIONS = ("登记情况", "待上报", "上次导出", "县里确认", "上次导入回执", "修改冲突")
-REASONS = {"concurrent": "两台电脑同时修改", "duplicate": "重复登记"}
 NOT_ENROLLED = ("本机尚未登记到县级平台，不能{action}。\n请管理员点击「导入登记文件…」，导入县应急管理局提供的登记文件"
                 "（.xae）后再{action}。")
 
@@ -75,6 +81,31 @@ def status_lines(status: SyncStatus) -> dict[str, str]:
     return lines
 
 
+ENROL_ORDER = (
+    "<b>本乡镇有两台（或更多）电脑时，请按顺序登记：</b><br>"
+    "① 先登记<b>已经录有本乡镇数据的那台电脑</b>：导入它的登记文件，再把数据上报一次（联网时自动上报，"
+    "或「导出到U盘…」交县里导入）。<br>"
+    "② 县里收到这次上报<b>以后</b>，再为第二台电脑生成登记文件（每台电脑一个，不能共用），在第二台电脑上导入。"
+    "第二台电脑在下一次收到县里的回执时，就会收到本乡镇的全部数据。<br>"
+    "顺序反了，县里会拒收其中一台电脑上报的数据，只能重新登记。")
+
+# What to do after an import was refused, beyond the standard sentence (which already says what happened).
+IMPORT_ADVICE = {
+    "wrong_township": "请在U盘上找到发给本乡镇（{township}）这台电脑的回执文件再导入；如果找不到，请向县应急管理局说明，"
+                      "由县里重新导入本机上报的文件，生成新的回执文件。",
+    "wrong_recipient": "每台电脑只能导入县里为它生成的回执文件。请确认这个文件是导入本机上报的文件后生成的。",
+    "unknown_sender": "请确认本机登记的是这个县，或向县应急管理局核实文件来源。",
+}
+
+
+def import_error_text(exc: SyncError, township: str) -> str:
+    """A refused return file in plain words: nothing changed, what happened, what to do."""
+    if exc.code == "cancelled":
+        return str(exc)
+    advice = IMPORT_ADVICE.get(exc.code, "").format(township=township)
+    return "\n\n".join(part for part in ("回执文件没有导入，本机数据没有变化。", str(exc), advice) if part)
+
+
 def export_summary(result: ExportResult) -> str:
     return (f"已写入同步文件：\n{result.path}\n\n共 {result.records} 条记录、{result.attachments} 个附件。"
             "\n请把U盘交县应急管理局导入，再把县里生成的回执文件带回本机导入。")
@@ -102,18 +133,22 @@ class SyncPage(QWidget):
         self.services = services
         self.sync = TownshipSync(services.db, data_dir)
         role = services.actor.role
+        self.background: BackgroundSync | None = None
+        self.sync_now_button = button("立即同步", primary=True, name="sync_now_button")
+        self.sync_now_button.setToolTip("马上与县级平台联网同步一次（平时每隔几分钟自动同步）")
+        self.sync_now_button.clicked.connect(self.on_sync_now_clicked)
         self.enrol_button = button("导入登记文件…", name="enrol_button")
-        self.export_button = button("导出到U盘…", primary=True, name="export_button")
+        self.export_button = button("导出到U盘…", name="export_button")
         self.import_button = button("导入回执文件…", name="import_return_button")
         self.enrol_button.clicked.connect(self.on_enrol_clicked)
         self.export_button.clicked.connect(self.on_export_clicked)
         self.import_button.clicked.connect(self.on_import_clicked)
         actions = []
         if role.can_write:
-            actions = [self.export_button, self.import_button]
+            actions = [self.sync_now_button, self.export_button, self.import_button]
         if role is Role.ADMIN:
             actions.insert(0, self.enrol_button)
-        for unused in {self.enrol_button, self.export_button, self.import_button} - set(actions):
+        for unused in {self.enrol_button, self.sync_now_button, self.export_button, self.import_button} - set(actions):
             unused.setParent(self)  # kept (and hidden) so the page's code paths stay uniform
             unused.hide()
 
@@ -128,31 +163,62 @@ class SyncPage(QWidget):
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self.status_labels[caption] = value
             self.card_form.addRow(f"{caption}：", value)
-        self.history_table = _table("sync_history", ("时间", "方向", "文件", "内容"))
+        self.network = NetworkPanel(services, self.sync)
+        self.network.address_changed.connect(self.on_address_changed)
+        self.enrol_help = QLabel(ENROL_ORDER)
+        self.enrol_help.setObjectName("enrol_help")
+        self.enrol_help.setWordWrap(True)
+        self.enrol_help.setStyleSheet("QLabel { background: #eef4fc; border: 1px solid #c9dcf5; border-radius: 6px;"
+                                      " padding: 8px 12px; color: #33475b; }")
+        self.history_table = _table("sync_history", ("时间", "方式", "方向", "文件", "内容"))
+        self.conflicts = ConflictService(services.db, services.actor)
         self.conflicts_title = QLabel("修改冲突（同一条记录在本乡镇两台电脑上被同时修改，已按规则保留一个版本，另一个版本保存在这里）：")
         self.conflicts_title.setWordWrap(True)
+        self.conflict_button = button("查看并处理…" if role.can_write else "查看…", name="conflict_button")
+        self.conflict_button.clicked.connect(self.on_conflict_clicked)
         self.conflicts_table = _table("sync_conflicts", ("发现时间", "类别", "记录", "原因", "状态"))
+        self.conflicts_table.cellDoubleClicked.connect(lambda _row, _column: self.on_conflict_clicked())
+        self.conflicts_table.itemSelectionChanged.connect(self._enable_conflict_button)
+        conflicts_row = QHBoxLayout()
+        conflicts_row.addWidget(self.conflicts_title, 1)
+        conflicts_row.addWidget(self.conflict_button)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(20, 16, 20, 16)
-        layout.addWidget(page_header("同步", "通过U盘与县应急管理局交换数据", actions))
+        layout.addWidget(page_header("同步", "与县应急管理局交换数据：联网时自动同步，也可以用U盘", actions))
         layout.addWidget(self.card)
+        layout.addWidget(self.network)
+        layout.addWidget(self.enrol_help)
         layout.addWidget(QLabel("同步记录："))
         layout.addWidget(self.history_table, 2)
-        layout.addWidget(self.conflicts_title)
+        layout.addLayout(conflicts_row)
         layout.addWidget(self.conflicts_table, 1)
         self.refresh()
 
     # -- display -----------------------------------------------------------------------------------
+    def attach_background(self, background: BackgroundSync) -> None:
+        """The main window's background sync: its state shows here, 立即同步 and 取消 drive it."""
+        self.background = background
+        self.network.attach(background)
+        background.round_finished.connect(self.on_round_finished)
+        background.state_changed.connect(lambda state: self.sync_now_button.setEnabled(state.phase != SYNCING))
+
     def refresh(self) -> None:
         self.status = self.sync.status()
         self._show_status(status_lines(self.status))
-        _fill(self.history_table, [(format_local(e.at), e.direction, e.file, e.summary) for e in self.sync.history()])
+        self.network.show_status(self.status)
+        # the order matters until the county has acknowledged this PC's first upload
+        self.enrol_help.setVisible(not self.status.enrolled or not self.status.acknowledged_to)
+        _fill(self.history_table, [(format_local(e.at), e.via, e.direction, e.file, e.summary)
+                                   for e in self.sync.history()])
         conflicts = self.sync.conflicts() if self.status.enrolled else []
         _fill(self.conflicts_table, [(format_local(c.detected_at), c.label, c.summary, REASONS.get(c.reason, c.reason),
                                       "已处理" if c.resolved else "未处理") for c in conflicts])
-        self.conflicts_title.setVisible(bool(conflicts))
-        self.conflicts_table.setVisible(bool(conflicts))
+        for row, conflict in enumerate(conflicts):
+            self.conflicts_table.item(row, 0).setData(Qt.ItemDataRole.UserRole, conflict.id)
+        for widget in (self.conflicts_title, self.conflict_button, self.conflicts_table):
+            widget.setVisible(bool(conflicts))
+        self._enable_conflict_button()
 
     def _show_status(self, lines: dict[str, str]) -> None:
         for caption, label in self.status_labels.items():
@@ -181,14 +247,16 @@ class SyncPage(QWidget):
         result = run_with_progress(self, "正在登记本机…", lambda _p, _c: self.sync.enrol(Path(path)))
         if result is None:
             return
-        self.refresh()
+        self._status_changed()
         self.changed.emit()
+        how = ("联网时会自动上报；没有网络时请点击「导出到U盘…」。" if self.sync.server_url() else
+               "请点击「导出到U盘…」；如县里提供了县级平台地址，请在「联网同步」处填写，以后可自动上报。")
         show_info(self, f"本机已{'重新' if result.reenrolled else ''}登记为「{result.county_name} · {result.township_name}」。"
-                        f"\n本机密钥指纹：{result.fingerprint}\n待上报 {result.queued} 条记录，请点击「导出到U盘…」。")
+                        f"\n本机密钥指纹：{result.fingerprint}\n待上报 {result.queued} 条记录，{how}")
 
     def _enrolled(self, action: str) -> bool:
         """Refuse up front, before any file dialog, on a PC that was never enrolled."""
-        if self.sync.status().enrolled:
+        if self.sync.enrolled():
             return True
         show_error(self, NOT_ENROLLED.format(action=action))
         return False
@@ -202,9 +270,67 @@ class SyncPage(QWidget):
         self._remember(folder)
         result = run_with_progress(self, "正在导出同步文件…",
                                    lambda progress, cancelled: self.sync.export_bundle(Path(folder), progress, cancelled))
-        self.refresh()
+        self._status_changed()
         if result is not None:
             show_info(self, export_summary(result), "导出完成")
+
+    def _status_changed(self) -> None:
+        """After a USB round, an enrolment, a resolved conflict: the page, and the status bar's count."""
+        self.refresh()
+        if self.background is not None:
+            self.background.refresh()
+
+    def on_round_finished(self, _outcome: RoundOutcome) -> None:
+        self.refresh()
+        self.changed.emit()  # county data may have come down
+
+    def on_address_changed(self) -> None:
+        self._status_changed()
+        show_info(self, f"县级平台地址已设为：{self.sync.server_url()}\n本机将马上尝试联网同步。", "已保存")
+
+    def on_sync_now_clicked(self) -> None:
+        if not self._enrolled("联网同步"):
+            return
+        if not self.sync.server_url():
+            show_error(self, "尚未设置县级平台地址，不能联网同步。\n请管理员在「联网同步 → 县级平台」处点击「修改…」，"
+                             "填写县应急管理局提供的地址；没有网络时可以用U盘同步。")
+            return
+        if self.background is not None:
+            self.background.sync_now()
+
+    def _enable_conflict_button(self) -> None:
+        self.conflict_button.setEnabled(self._selected_conflict() is not None)
+
+    def _selected_conflict(self) -> int | None:
+        rows = self.conflicts_table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        return self.conflicts_table.item(rows[0].row(), 0).data(Qt.ItemDataRole.UserRole)
+
+    def on_conflict_clicked(self) -> None:
+        conflict_id = self._selected_conflict()
+        if conflict_id is None:
+            return
+        try:
+            dialog = ConflictDialog(self.conflicts, conflict_id, self.services.actor.role.can_write, self)
+        except XiangAnError as exc:
+            show_error(self, str(exc))
+            self.refresh()
+            return
+        exec_once(dialog)
+        if not dialog.decision:
+            return
+        self._status_changed()
+        self.changed.emit()
+        show_info(self, "已保留当前版本，这条冲突已标记为已处理。" if dialog.decision == "keep" else
+                  "已改用另一版本，这条冲突已标记为已处理。这次修改会在下次同步时上报县里。", "冲突已处理")
+
+    def _import_return(self, path: Path, progress, cancelled) -> ImportResult:
+        """Runs off the UI thread; a refused file comes back as one plain message (never a traceback)."""
+        try:
+            return self.sync.import_return(path, progress, cancelled)
+        except SyncError as exc:
+            raise XiangAnError(import_error_text(exc, self.status.township_name or "本乡镇")) from exc
 
     def on_import_clicked(self) -> None:
         if not self._enrolled("导入回执"):
@@ -214,8 +340,8 @@ class SyncPage(QWidget):
             return
         self._remember(path)
         result = run_with_progress(self, "正在导入回执文件…",
-                                   lambda progress, cancelled: self.sync.import_return(Path(path), progress, cancelled))
-        self.refresh()
+                                   lambda progress, cancelled: self._import_return(Path(path), progress, cancelled))
+        self._status_changed()
         if result is None:
             return
         self.changed.emit()
