@@ -109,6 +109,15 @@ def cmd_send(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tls_files(args: argparse.Namespace) -> dict[str, str]:
+    """HTTPS without a proxy: both files or neither, each checked before the server starts."""
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise XiangAnError("--tls-cert 与 --tls-key 需要同时指定（证书文件和私钥文件）")
+    if not args.tls_cert:
+        return {}
+    return {"ssl_certfile": str(input_file(args.tls_cert)), "ssl_keyfile": str(input_file(args.tls_key))}
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -118,14 +127,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise XiangAnError(f"端口「{args.port}」无效，应为 1 到 65535 之间的数字")
     if args.rate < 1:
         raise XiangAnError(f"每分钟请求数「{args.rate}」无效，应为正整数")
+    tls = _tls_files(args)
     store = _store(args)
     try:
         app = create_app(store, ServerSettings(rate_per_minute=args.rate))
-        print(f"县级平台「{store.name}」已启动：http://{args.host}:{args.port}/ （同步接口 /api/v1；按 Ctrl+C 停止）",
+        scheme = "https" if tls else "http"
+        print(f"县级平台「{store.name}」已启动：{scheme}://{args.host}:{args.port}/ （同步接口 /api/v1；按 Ctrl+C 停止）",
               flush=True)
         # Behind nginx (TLS) on the same machine, X-Forwarded-For from 127.0.0.1 names the real client.
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=True,
-                    forwarded_allow_ips="127.0.0.1", server_header=False)
+                    forwarded_allow_ips="127.0.0.1", server_header=False, **tls)
     finally:
         store.close()
     return 0
@@ -204,6 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = add(sub, "serve", cmd_serve, "运行县级平台：乡镇电脑联网同步的接口和县级工作人员的网页")
     serve.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1；对外服务请放在 nginx 等 HTTPS 代理之后）")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"端口（默认 {DEFAULT_PORT}）")
+    serve.add_argument("--tls-cert", default="", help="HTTPS 证书文件（PEM；不用 nginx 等代理时直接提供 HTTPS）")
+    serve.add_argument("--tls-key", default="", help="HTTPS 私钥文件（PEM）")
     serve.add_argument("--rate", type=int, default=240, help="每台乡镇电脑每分钟最多请求数（默认 240）")
     serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"),
                        help="日志级别（默认 info）")

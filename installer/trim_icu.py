@@ -4,9 +4,11 @@ Qt's Linux wheels link ``libicudata.so.NN``: one exported array ``icudtNN_dat`` 
 data package with collation, calendars, names and units for every locale in the world. The app only
 ever runs in Chinese (with English as the technical fallback), so locale items of other languages are
 removed with ICU's own ``icupkg`` and the array is re-linked under the same soname and symbol. Items
-that a kept item depends on stay (``icupkg`` names them); root data, converters, break iterators and
-normalisation tables are never touched. Locales asked for that are gone fall back to root, as ICU does
-for any locale it does not know.
+that a kept item depends on stay (``icupkg`` names them). Also removed: Qt uses ICU only for collation
+and locale data, so the legacy-charset converters (the app decodes GBK files in Python; GB18030 is
+kept anyway), the transliterators, and the word dictionaries of Thai, Lao, Khmer and Burmese go too.
+Root data, break rules, the CJK dictionary and normalisation tables are never touched. Locales asked
+for that are gone fall back to root, as ICU does for any locale it does not know.
 
 Needs ``icupkg`` (Debian: icu-devtools) and a C compiler driver for the link (gcc).
 """
@@ -23,6 +25,13 @@ KEEP_LANGUAGES = frozenset({"en", "zh"})
 # "zh_Hans_CN.res", "coll/en_US_POSIX.res": the language is the part before the first underscore.
 LOCALE_ITEM = re.compile(r"^(?:[a-z]+/)?(?P<lang>[a-z]{2,3})(?:_[A-Za-z0-9]+)*\.res$")
 DEPENDENCY = re.compile(r"Item (\S+) depends on missing item (\S+)")
+KEEP_CONVERTERS = frozenset({"gb18030.cnv"})
+UNUSED_DICTIONARIES = frozenset({f"brkitr/{name}dict.dict" for name in ("thai", "lao", "khmer", "burmese")})
+
+
+def _unused_by_qt(item: str) -> bool:
+    return ((item.endswith(".cnv") and item not in KEEP_CONVERTERS) or item.startswith("translit/")
+            or item in UNUSED_DICTIONARIES)
 
 
 def _icupkg(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -48,7 +57,7 @@ def _items_to_drop(package: Path) -> set[str]:
     if listing.returncode != 0:
         raise RuntimeError(f"icupkg -l failed: {listing.stderr.strip()}")
     return {item for item in listing.stdout.split()
-            if (m := LOCALE_ITEM.match(item)) and m.group("lang") not in KEEP_LANGUAGES}
+            if ((m := LOCALE_ITEM.match(item)) and m.group("lang") not in KEEP_LANGUAGES) or _unused_by_qt(item)}
 
 
 def _remove(package: Path, drop: set[str], out: Path, work: Path) -> None:

@@ -95,9 +95,10 @@ def bare_env(home: Path) -> dict[str, str]:
             "XDG_RUNTIME_DIR": str(runtime)}
 
 
-def xiangan(executable: Path, *args: str | Path, home: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(executable), *map(str, args)], cwd=home, env=bare_env(home), capture_output=True,
-                          text=True, encoding="utf-8", timeout=timeout, check=False)
+def xiangan(executable: Path, *args: str | Path, home: Path, timeout: float = 120,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(executable), *map(str, args)], cwd=home, env={**bare_env(home), **(env or {})},
+                          capture_output=True, text=True, encoding="utf-8", timeout=timeout, check=False)
 
 
 def poppler(tool: str, *args: str | Path) -> str:
@@ -217,6 +218,38 @@ def deb_field(deb: Path, field: str) -> str:
 
 def test_bundle_runs_outside_the_source_tree(release: Release, tmp_path: Path):
     smoke(release.bundle / "xiangan", tmp_path / "home")
+
+
+def county(*args: str | Path) -> str:
+    """The county tool from the source tree (the county server is not part of the desktop bundle)."""
+    done = subprocess.run([sys.executable, "-m", "app.county_cli", *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_bundle_syncs_with_the_county_over_https(release: Release, tmp_path: Path):
+    """The frozen app has what HTTPS needs (ssl, OpenSSL, httpx): enrol, then one sync round against a
+    county server with its own self-signed certificate, trusted through SSL_CERT_FILE."""
+    from tests.server.conftest import LiveCounty, free_port, self_signed_certificate
+
+    port, home = free_port(), tmp_path / "home"
+    county_dir, enrolment = tmp_path / "county", tmp_path / "青山镇.xae"
+    county("init", "--data-dir", county_dir, "--name", "安远县应急管理局", "--server", f"https://localhost:{port}")
+    county("township", "add", "--data-dir", county_dir, "--code", "360726100", "--name", "青山镇", "--out", enrolment)
+    live = LiveCounty(county_dir, port, tls=self_signed_certificate(tmp_path / "tls")).start()
+    try:
+        exe = release.bundle / "xiangan"
+        enrolled = xiangan(exe, "enrol", enrolment, "--data-dir", home / "data", home=home)
+        assert enrolled.returncode == 0, enrolled.stdout + enrolled.stderr
+        synced = xiangan(exe, "sync", "--json", "--data-dir", home / "data", home=home,
+                         env={"SSL_CERT_FILE": str(live.tls[0])})
+        assert synced.returncode == 0, synced.stdout + synced.stderr
+        report = json.loads(synced.stdout)
+        assert report["ok"] and report["uploaded"] >= 1 and report["acknowledged_to"] >= 1, report
+        assert "青山镇" in county("status", "--data-dir", county_dir)
+    finally:
+        live.stop()
 
 
 def test_deb_installs_a_launcher_and_runs_from_opt(release: Release, tmp_path: Path):

@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -31,6 +32,34 @@ START_TIMEOUT = 30.0
 PIECE = 1024 * 1024
 
 
+def self_signed_certificate(folder: Path, host: str = "localhost") -> tuple[Path, Path]:
+    """A certificate and key for ``host`` (as a county without a public CA would make one)."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.DNSName(host), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    folder.mkdir(parents=True, exist_ok=True)
+    cert_path, key_path = folder / "county-cert.pem", folder / "county-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -45,6 +74,7 @@ class LiveCounty:
     port: int = field(default_factory=free_port)
     db_url: str | None = None
     extra_args: tuple[str, ...] = ()
+    tls: tuple[Path, Path] | None = None  # (certificate, key): serve HTTPS itself
     process: subprocess.Popen | None = None
     log_path: Path = field(init=False)
 
@@ -53,11 +83,13 @@ class LiveCounty:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"https://localhost:{self.port}" if self.tls else f"http://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
         args = [sys.executable, "-m", "app.county_cli", "serve", "--data-dir", str(self.data_dir),
                 "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning", *self.extra_args]
+        if self.tls:
+            args += ["--tls-cert", str(self.tls[0]), "--tls-key", str(self.tls[1])]
         return [*args, "--db", self.db_url] if self.db_url else args
 
     def start(self) -> LiveCounty:
@@ -76,7 +108,8 @@ class LiveCounty:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"county server exited with {self.process.returncode}:\n{self.log()}")
             try:
-                if httpx.get(self.url + "/api/v1/health", timeout=1.0).status_code == 200:
+                verify: Any = ssl.create_default_context(cafile=str(self.tls[0])) if self.tls else True
+                if httpx.get(self.url + "/api/v1/health", timeout=1.0, verify=verify).status_code == 200:
                     return
             except httpx.TransportError:
                 pass

@@ -3,15 +3,27 @@ middle of an upload, a body cut mid-piece, an oversized declared body, a clock h
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from app.sync.enrolment import read_enrolment
-from tests.server.conftest import LiveCounty, NetWorld, Signer, sync_once
+from tests.server.conftest import (
+    ROOT,
+    LiveCounty,
+    NetWorld,
+    Signer,
+    free_port,
+    self_signed_certificate,
+    sync_once,
+)
 from tests.sync.sync_world import digest
 
 pytestmark = pytest.mark.slow
@@ -118,3 +130,34 @@ def test_a_clock_three_hours_off_still_syncs_after_one_retry(net_world: tuple[Ne
     before = digest(world.county_path)
     assert sync_once(signer, pc, world.root / "net")["applied"] == 2
     assert digest(world.county_path) != before
+
+
+def _xiangan_sync(folder: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if k not in ("SSL_CERT_FILE", "SSL_CERT_DIR")}
+    return subprocess.run([sys.executable, "-m", "app", "sync", "--data-dir", str(folder)], cwd=ROOT,
+                          env={**environ, "PYTHONPATH": str(ROOT), **env}, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_https_with_the_countys_own_certificate(tmp_path: Path):
+    """A county serving HTTPS itself (no proxy) with a self-signed certificate: the township syncs once
+    SSL_CERT_FILE names the certificate, and without it is told exactly that, not "网络不通"."""
+    port = free_port()
+    world = NetWorld(tmp_path, server_url=f"https://localhost:{port}")
+    live = LiveCounty(world.root / "county", port, tls=self_signed_certificate(tmp_path / "tls"))
+    try:
+        live.start()
+        pc = world.township_pc(villages=("石桥村",))
+        folder = pc.folder
+        pc.close()
+
+        refused = _xiangan_sync(folder)
+        assert refused.returncode == 1 and "HTTPS 证书无法验证" in refused.stderr, refused.stderr
+        assert "网络不通" not in refused.stderr and "Traceback" not in refused.stderr
+
+        synced = _xiangan_sync(folder, SSL_CERT_FILE=str(live.tls[0]))
+        assert synced.returncode == 0 and "县里已确认到第 2 号" in synced.stdout, synced.stdout + synced.stderr
+        assert world.county.status()[0].records == {"乡镇信息": 1, "村/社区": 1}
+    finally:
+        live.stop()
+        world.close()

@@ -138,13 +138,7 @@ def test_totals_add_up_the_lines(ww: WebWorld) -> None:
 def test_a_conflict_between_two_pcs_is_listed_with_both_pcs_in_the_history(tmp_path: Path) -> None:
     world = World(tmp_path)
     try:
-        pc1 = world.township_pc()
-        village = pc1.sv().register("villages").query_ids()[0]
-        world.round_trip(pc1)
-        pc2 = world.second_pc()
-        world.round_trip(pc2)
-        pc1.edit_village(village, head_name="张三")
-        pc2.edit_village(village, head_name="李四")
+        pc1, pc2, _village = world.concurrent_edit()
         world.round_trip(pc1)
         world.round_trip(pc2)
         detail = CountyOverview(world.county).township("360726100")

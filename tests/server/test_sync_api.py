@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import time
-from datetime import timedelta
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 import pytest

@@ -161,6 +161,18 @@ class World:
     def enrolment(self, code: str, township: str, tag: str) -> Path:
         return self.county.add_township(code, township, self.root / f"enrol-{tag}.xae")
 
+    def concurrent_edit(self) -> tuple[Pc, Pc, str]:
+        """Two synced PCs of one township, each changing the same village's head before either syncs
+        again (张三 on the first, 李四 on the second): the two-PC conflict."""
+        pc1 = self.township_pc()
+        village = pc1.sv().register("villages").query_ids()[0]
+        self.round_trip(pc1)
+        pc2 = self.second_pc()
+        self.round_trip(pc2)
+        pc1.edit_village(village, head_name="张三")
+        pc2.edit_village(village, head_name="李四")
+        return pc1, pc2, village
+
     def upload(self, pc: Pc) -> tuple[ExportResult, CountyImportResult]:
         exported = pc.export(self.usb)
         return exported, self.county.import_bundle(exported.path, self.usb)

@@ -161,13 +161,7 @@ def test_two_pcs_of_one_township_see_each_others_rows(world: World):
 
 
 def test_concurrent_edit_on_two_pcs_is_kept_as_a_conflict_on_both_paths(world: World):
-    pc1 = world.township_pc()
-    village = pc1.sv().register("villages").query_ids()[0]
-    world.round_trip(pc1)
-    pc2 = world.second_pc()
-    world.round_trip(pc2)
-    pc1.edit_village(village, head_name="张三")
-    pc2.edit_village(village, head_name="李四")
+    pc1, pc2, village = world.concurrent_edit()
     _, first, _ = world.round_trip(pc1)
     _, second, _ = world.round_trip(pc2)
     assert first.conflicts == 0 and second.conflicts == 1
