@@ -130,7 +130,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     tls = _tls_files(args)
     store = _store(args)
     try:
-        app = create_app(store, ServerSettings(rate_per_minute=args.rate))
+        settings = ServerSettings(rate_per_minute=args.rate, secure_cookies=bool(tls) or args.behind_https)
+        app = create_app(store, settings)
         scheme = "https" if tls else "http"
         print(f"县级平台「{store.name}」已启动：{scheme}://{args.host}:{args.port}/ （同步接口 /api/v1；按 Ctrl+C 停止）",
               flush=True)
@@ -217,6 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"端口（默认 {DEFAULT_PORT}）")
     serve.add_argument("--tls-cert", default="", help="HTTPS 证书文件（PEM；不用 nginx 等代理时直接提供 HTTPS）")
     serve.add_argument("--tls-key", default="", help="HTTPS 私钥文件（PEM）")
+    serve.add_argument("--behind-https", action="store_true",
+                       help="县级平台在 nginx 等 HTTPS 代理之后：网页登录凭据只经 HTTPS 发送")
     serve.add_argument("--rate", type=int, default=240, help="每台乡镇电脑每分钟最多请求数（默认 240）")
     serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"),
                        help="日志级别（默认 info）")

@@ -35,6 +35,9 @@ class ServerSettings:
     time_window: int = WINDOW_SECONDS
     # Signs the staff's session cookies; "" = a random key kept in <http_dir>/secret.key (survives restarts).
     secret_key: str = ""
+    # The staff's browsers reach the server over HTTPS (its own TLS or a proxy): the session cookie is then
+    # never sent in clear.
+    secure_cookies: bool = False
     http_dir: Path | None = None  # uploads and returns; default <county data dir>/http
     clock: Callable[[], float] = field(default=time.time, compare=False)
 

@@ -116,6 +116,13 @@ def test_the_session_cookie_is_http_only_and_same_site(client: TestClient) -> No
     assert "path=/" in cookie
 
 
+def test_behind_https_the_session_cookie_is_never_sent_in_clear(ww: WebWorld) -> None:
+    assert "secure" not in TestClient(create_app(ww.county)).get("/login").headers["set-cookie"].lower()
+    secure = create_app(ww.county, ServerSettings(secure_cookies=True))
+    with TestClient(secure, base_url="https://testserver") as https:
+        assert "secure" in https.get("/login").headers["set-cookie"].lower()
+
+
 def test_a_redirect_after_login_never_leaves_the_server(client: TestClient) -> None:
     response = web_login(client, ADMIN_LOGIN, "//evil.example.com/")
     assert response.url.host == "testserver" and response.url.path == "/"

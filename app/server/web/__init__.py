@@ -50,7 +50,7 @@ def install_web(app: FastAPI, store: CountyStore, settings: ServerSettings) -> N
     app.include_router(pages.router)
     app.include_router(transfers.router)
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie=SESSION_COOKIE,
-                       max_age=SESSION_SECONDS, same_site="lax", https_only=False)
+                       max_age=SESSION_SECONDS, same_site="lax", https_only=settings.secure_cookies)
     _install_error_pages(app)
 
 
