@@ -622,11 +622,12 @@ class CountyStore:
         return data
 
     def send_supervision(self, township_code: str, hazard_number: str, title: str, content: str = "",
-                         deadline: date | None = None) -> SupervisionOrder:
-        """督办: an order to the township about one of its hazards (the hazard must have arrived)."""
+                         deadline: date | None = None, issued_by: str = "county") -> SupervisionOrder:
+        """督办: an order to the township about one of its hazards (the hazard must have arrived).
+        ``issued_by`` is who the audit log names: the staff member on the web pages."""
         if not title.strip():
             raise _bad("title", "督办标题", "不能为空")
-        with self.db.session("county") as session:
+        with self.db.session(issued_by) as session:
             township = session.scalars(select(SyncTownship).where(SyncTownship.code == township_code)).first()
             if township is None:
                 raise _bad("township", "乡镇代码", f"「{township_code}」没有登记")

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app import county_cli
+from app.models.audit import AuditEntry
 from app.models.sync_state import SupervisionOrder
 from app.server.app import ServerSettings, create_app
 from app.server.overview import CountyOverview
@@ -314,6 +315,8 @@ def test_supervision_order_from_the_web_reaches_the_township(ww: WebWorld, admin
     with ww.county.db.session() as session:
         order = session.scalars(select(SupervisionOrder).where(SupervisionOrder.title == "关于限期整改的督办")).one()
         assert (order.hazard_id, order.deadline.isoformat()) == (hazard["id"], deadline)
+        audited = session.scalars(select(AuditEntry.username).where(AuditEntry.entity_id == order.id)).all()
+        assert audited == [ADMIN_LOGIN[0]]  # the staff member who issued it, not just "the county"
     ww.world.round_trip(ww.pc)  # the township's next sync
     with ww.pc.db.session() as session:
         arrived = session.scalars(select(SupervisionOrder).where(SupervisionOrder.title == "关于限期整改的督办")).one()

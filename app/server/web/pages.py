@@ -148,7 +148,7 @@ async def supervise(request: Request, code: str, staff: Writer) -> Response:
     if not errors:
         try:
             await run_in_threadpool(web(request).store.send_supervision, code, number, values["title"],
-                                    values["content"], deadline)
+                                    values["content"], deadline, staff.username)
         except ValidationError as exc:
             errors = field_errors(exc, SUPERVISION_LABELS)
     if errors:
