@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from app import __version__
 from app.server.errors import ApiError, install_error_handlers
@@ -37,15 +37,25 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _json_integer(value: Any) -> Any:
+    """JSON Schema's integer: 12 and 12.0, never "12" or true (pydantic's lax mode would take both)."""
+    if isinstance(value, (str, bool)):
+        raise ValueError("应为整数")
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(_json_integer)]
+
+
 class UploadRequest(_Strict):
     bundle_id: str = Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
                            description="The bundle's id (its envelope's bundle_id)")
-    size: int = Field(ge=1, description="Bytes of the bundle file")
+    size: JsonInt = Field(ge=1, description="Bytes of the bundle file")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the bundle file, lower-case hex")
 
 
 class AckRequest(_Strict):
-    downstream: int = Field(ge=0, description="Highest downstream sequence the PC applied")
+    downstream: JsonInt = Field(ge=0, description="Highest downstream sequence the PC applied")
 
 
 class UploadInfo(BaseModel):

@@ -317,6 +317,8 @@ def _uploaded(signer: Signer, bundle: Path) -> str:
     (b'{"bundle_id": "00000000-0000-0000-0000-000000000000", "sha256": "' + b"0" * 64 + b'"}', "size"),
     (b'{"bundle_id": "00000000-0000-0000-0000-000000000000", "size": "big", "sha256": "' + b"0" * 64 + b'"}', "size"),
     (b'{"bundle_id": "00000000-0000-0000-0000-000000000000", "size": 1, "sha256": "xyz"}', "sha256"),
+    (b'{"bundle_id": "00000000-0000-0000-0000-000000000000", "size": "12", "sha256": "' + b"0" * 64 + b'"}', "size"),
+    (b'{"bundle_id": "00000000-0000-0000-0000-000000000000", "size": true, "sha256": "' + b"0" * 64 + b'"}', "size"),
     (b"[1, 2]", ""),
 ])
 def test_malformed_json_is_a_bad_request_naming_the_field(world: NetWorld, api: TestClient, body: bytes, field: str):
