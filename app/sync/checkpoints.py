@@ -8,7 +8,7 @@ written, a file renamed). It does nothing; crash-injection tests replace it (mon
 from __future__ import annotations
 
 POINTS = (
-    "county.verified",          # bundle verified, nothing applied yet
+    "county.verified",          # bundle and every part's partitions checked, nothing written yet
     "county.attachments",       # attachment files extracted into the store
     "county.part_applied",      # one part's rows + its ledger entry committed
     "county.committed",         # ledger entry + cursor + pinned keys committed

@@ -48,7 +48,6 @@ from app.sync.apply import ApplyStats, lock_change_log
 from app.sync.bundle import (
     Envelope,
     EnvelopeDraft,
-    VerifiedBundle,
     bundle_file_name,
     open_bundle,
     peek_envelope,
@@ -337,8 +336,7 @@ class CountyStore:
                                           int(stored_ack.get("upstream", 0)), return_path,
                                           ["该文件已经导入过，数据没有变化；已重新生成回执文件。"], replay=True)
             self._check_fork(sender, envelope)
-            self._extract_attachments(bundle)
-            stats = apply_bundle(bundle, lambda: self.db.session(audit=False), side="county",
+            stats = apply_bundle(bundle, lambda: self.db.session(audit=False), self.store, side="county",
                                  allowed=lambda p: p == f"twp:{township}", retired=sender["retired"],
                                  adopt_base=False, log_changes=True, progress=progress, cancelled=cancelled)
             acked, resend = self._commit(sender, envelope, path, stats)
@@ -395,14 +393,6 @@ class CountyStore:
                 f"乡镇「{sender['name']}」这台电脑的数据库可能是从旧备份恢复的（同步序号从 {sender['issued_seq']} 退回到 "
                 f"{issued}）。为避免覆盖数据，本次未导入，县级数据没有变化。请为该乡镇再生成一个登记文件"
                 f"（xiangan-county township add --code {sender['code']} …），在该电脑上重新登记后再导出，数据不会丢失。"))
-
-    def _extract_attachments(self, bundle: VerifiedBundle) -> None:
-        for item in bundle.envelope.attachments:
-            if not self.store.has(item.sha256):
-                target = self.store.path_of(item.sha256)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                bundle.extract_attachment(item.sha256, target)
-        checkpoints.crash_point("county.attachments")
 
     def _commit(self, sender: dict[str, Any], envelope: Envelope, path: Path, stats: ApplyStats) -> tuple[int, bool]:
         """Ledger entry, cursors, pinned keys: one transaction after the last part."""

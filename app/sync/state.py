@@ -12,6 +12,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.models.sync_state import SyncCursor, SyncLedger, SyncLedgerPart
+from app.storage.attachments import AttachmentStore
 from app.sync import checkpoints
 from app.sync.apply import ApplyStats, PartitionCheck, apply_rows, check_records
 from app.sync.bundle import VerifiedBundle
@@ -74,12 +75,24 @@ def _done_parts(sessions: SessionFactory, bundle_id: str) -> tuple[set[str], App
         return {row.part for row in rows}, stats
 
 
-def apply_bundle(bundle: VerifiedBundle, sessions: SessionFactory, *, side: str, allowed: PartitionCheck,
-                 retired: frozenset[str], adopt_base: bool, log_changes: bool,
+def _extract_attachments(bundle: VerifiedBundle, store: AttachmentStore) -> None:
+    """Files the store does not hold yet (content-addressed: each lands once, hash re-checked)."""
+    for item in bundle.envelope.attachments:
+        if not store.has(item.sha256):
+            target = store.path_of(item.sha256)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            bundle.extract_attachment(item.sha256, target)
+
+
+def apply_bundle(bundle: VerifiedBundle, sessions: SessionFactory, store: AttachmentStore, *, side: str,
+                 allowed: PartitionCheck, retired: frozenset[str], adopt_base: bool, log_changes: bool,
                  progress: Progress | None = None, cancelled: Cancelled | None = None) -> ApplyStats:
-    """Check every part, then apply the parts not applied yet. Nothing is written when a check fails."""
+    """Check every part, store the attachments, then apply the parts not applied yet. Nothing is written
+    (no row, no file) when a check fails."""
     _verify_parts(bundle, sessions, allowed)
     checkpoints.crash_point(f"{side}.verified")
+    _extract_attachments(bundle, store)
+    checkpoints.crash_point(f"{side}.attachments")
     done, stats = _done_parts(sessions, bundle.envelope.bundle_id)
     total = bundle.envelope.rows
     finished = sum(p.rows for p in bundle.envelope.parts if p.name in done)

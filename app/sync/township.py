@@ -396,12 +396,7 @@ class TownshipSync:
     def _apply(self, bundle: Any, snapshot: dict[str, Any], progress: Progress | None,
                cancelled: Cancelled | None) -> Any:
         self.store.root.mkdir(parents=True, exist_ok=True)
-        for item in bundle.envelope.attachments:
-            if not self.store.has(item.sha256):
-                self.store.path_of(item.sha256).parent.mkdir(parents=True, exist_ok=True)
-                bundle.extract_attachment(item.sha256, self.store.path_of(item.sha256))
-        checkpoints.crash_point("township.attachments")
-        return apply_bundle(bundle, lambda: self.db.session(audit=False), side="township",
+        return apply_bundle(bundle, lambda: self.db.session(audit=False), self.store, side="township",
                             allowed=snapshot["allowed"], retired=snapshot["retired"], adopt_base=True,
                             log_changes=False, progress=progress, cancelled=cancelled)
 

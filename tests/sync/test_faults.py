@@ -3,6 +3,7 @@ rejected bundle leaves the receiving database unchanged (digest of every table b
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import uuid
 from pathlib import Path
@@ -34,14 +35,14 @@ def _keys(pc: Pc) -> KeyPair:
 
 
 def _forge(world: World, pc: Pc, rows: list[dict], *, township: str | None = None, sender: KeyPair | None = None,
-           name: str = "forged.xab") -> Path:
-    """A validly signed bundle from ``pc`` (or ``sender``) with whatever rows the attacker chose."""
+           name: str = "forged.xab", files: list[tuple[str, Path]] = ()) -> Path:
+    """A validly signed bundle from ``pc`` (or ``sender``) with whatever rows (and files) the attacker chose."""
     scope = pc.sv().scope
     draft = EnvelopeDraft(kind="data", township=township or scope.township_id, seq_from=1, seq_to=len(rows),
                           ack={"upstream": 0, "downstream": 0}, meta={"issued": 10**6, "hlc": "9" * 13},
                           bundle_id=str(uuid.uuid4()))
     path = world.usb / name
-    write_bundle(path, draft, [rows], [], sender or _keys(pc), world.county.public_keys)
+    write_bundle(path, draft, [rows], list(files), sender or _keys(pc), world.county.public_keys)
     return path
 
 
@@ -86,6 +87,18 @@ def test_rows_outside_the_townships_partition_are_rejected(world: World):
         rows = [_village_row(pc, pc.sv().scope.partition), _village_row(pc, partition)]
         error = _rejected(world, _forge(world, pc, rows, name=f"{partition[:6]}.xab"), "out_of_partition")
         assert "不属于发送方" in str(error)
+
+
+def test_a_refused_bundle_leaves_no_files_behind(world: World):
+    """The partition check of every part runs before any scan is stored: a refused bundle leaves nothing."""
+    pc = world.township_pc()
+    world.round_trip(pc)
+    scan = world.root / "scan.bin"
+    scan.write_bytes(b"scan of someone else's records" * 100)
+    sha = hashlib.sha256(scan.read_bytes()).hexdigest()
+    rows = [_village_row(pc, "twp:someone-else")]
+    _rejected(world, _forge(world, pc, rows, files=[(sha, scan)]), "out_of_partition")
+    assert not world.county.store.has(sha)
 
 
 def test_a_row_cannot_be_moved_into_the_senders_partition(world: World):

@@ -41,8 +41,8 @@ IN_FLIGHT = "in_flight"  # not a checkpoint: inside the n-th part's transaction,
 
 # (point, n-th time it is reached) → parts applied again by the repeated action after the restart
 CASES: dict[tuple[str, int], int] = {
-    ("county.attachments", 1): 3,        # scans extracted; the partition check of every part comes next
-    ("county.verified", 1): 3,
+    ("county.verified", 1): 3,           # every part's partitions checked; nothing written yet
+    ("county.attachments", 1): 3,        # scans extracted; no part applied yet
     ("county.part_applied", 1): 2,
     ("county.part_applied", 2): 1,
     ("county.committed", 1): 0,          # ledger committed: the repeat is a replay that rewrites the return
@@ -50,8 +50,8 @@ CASES: dict[tuple[str, int], int] = {
     (f"county.{IN_FLIGHT}", 2): 2,       # part 2 was rolled back: it and part 3 run after the restart
     ("township.exported", 1): 3,         # export repeated (the file is rewritten); the county applies once
     ("township.export_logged", 1): 3,
-    ("township.attachments", 1): 3,
     ("township.verified", 1): 3,
+    ("township.attachments", 1): 3,
     ("township.part_applied", 1): 2,
     ("township.part_applied", 2): 1,
     ("township.committed", 1): 0,
@@ -236,9 +236,9 @@ def test_a_clean_round_passes_every_checkpoint(template: Path, tmp_path: Path, m
         passed = _record_points(monkeypatch)
         pc2, return_path = _second_pc_return(world)
         pc2.sync.import_return(return_path)
-        township_import = ["township.attachments", "township.verified", *["township.part_applied"] * 3,
+        township_import = ["township.verified", "township.attachments", *["township.part_applied"] * 3,
                            "township.committed"]
-        county_import = ["county.attachments", "county.verified", *["county.part_applied"] * 3, "county.committed",
+        county_import = ["county.verified", "county.attachments", *["county.part_applied"] * 3, "county.committed",
                          "county.return_written"]
         assert passed[:len(EXPORT_POINTS) + len(county_import)] == [*EXPORT_POINTS, *county_import]
         assert passed[-len(township_import):] == township_import
