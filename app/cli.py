@@ -9,13 +9,12 @@ import argparse
 import json
 import sys
 import time
-import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from app import APP_NAME, __version__, build_info
 from app.cli_common import ChineseParser as _Parser
-from app.cli_common import input_file
+from app.cli_common import input_file, run_command
 from app.errors import XiangAnError
 from app.paths import backups_dir, data_dir, database_path
 
@@ -675,15 +674,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "gui"])
-    try:
-        return args.func(args)
-    except XiangAnError as exc:
-        print(f"错误：{exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("已中断", file=sys.stderr)
-        return 130
-    except Exception as exc:  # a one-line reason for scripts, the traceback for whoever debugs it
-        traceback.print_exc()
-        print(f"错误：意外故障（{type(exc).__name__}: {exc}）", file=sys.stderr)
-        return 2
+    return run_command(args)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
+import traceback
 from pathlib import Path
 
 from app.errors import XiangAnError
@@ -53,3 +55,20 @@ class ChineseParser(argparse.ArgumentParser):
                 message = chinese.format(*(g.replace("'", "") for g in m.groups()))
                 break
         self.exit(2, f"错误：{message}。运行「{self.prog} --help」查看用法\n")
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run the chosen subcommand: a one-line Chinese reason and a non-zero exit on failure, the
+    traceback too for a fault nobody foresaw (for whoever debugs it)."""
+    try:
+        return args.func(args)
+    except XiangAnError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("已中断", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        traceback.print_exc()
+        print(f"错误：意外故障（{type(exc).__name__}: {exc}）", file=sys.stderr)
+        return 2

@@ -8,14 +8,13 @@ import argparse
 import json
 import os
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
 from app import __version__
 from app.cli_common import ChineseParser as _Parser
-from app.cli_common import input_file
+from app.cli_common import input_file, run_command
 from app.errors import XiangAnError
 
 ENV_HOME = "XIANGAN_COUNTY_HOME"
@@ -241,18 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    try:
-        return args.func(args)
-    except XiangAnError as exc:
-        print(f"错误：{exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("已中断", file=sys.stderr)
-        return 130
-    except Exception as exc:
-        traceback.print_exc()
-        print(f"错误：意外故障（{type(exc).__name__}: {exc}）", file=sys.stderr)
-        return 2
+    return run_command(args)
 
 
 if __name__ == "__main__":
