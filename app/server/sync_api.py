@@ -8,7 +8,7 @@ HTTP only moves bytes: an upload is the same bundle file a USB stick carries, ap
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from app.server.app import ServerSettings
 
 MAX_LISTED_UPLOADS = 4  # keeps the state answer small; a PC stages one upload at a time anyway
+CONTACT_SECONDS = 60  # resolution of a PC's last contact (sync_peer.last_seen_at)
 
 
 # -- request and response shapes (they are also the OpenAPI schema) ------------------------------------
@@ -130,9 +131,19 @@ class ApiContext:
     limiter: RateLimiter
     nonces: NonceCache
     import_lock: threading.Lock  # one import at a time: SQLite has one writer, and so the ledger is simple
+    # when each PC's contact was last written: the no-op state call then takes no database write lock
+    contact_written: dict[str, int] = field(default_factory=dict)
 
     def now(self) -> int:
         return int(self.settings.clock())
+
+    def contact_due(self, node: str) -> bool:
+        """True at most once a minute per PC: the county pages show last contact to the minute."""
+        now = self.now()
+        if now - self.contact_written.get(node, -CONTACT_SECONDS) < CONTACT_SECONDS:
+            return False
+        self.contact_written[node] = now
+        return True
 
     def throttle(self, key: str) -> None:
         wait = self.limiter.take(key)
@@ -173,7 +184,8 @@ async def caller(request: Request) -> Caller:
         ctx.throttle(f"addr:{request.client.host if request.client else ''}")
         raise
     ctx.throttle(f"node:{node}")
-    await run_in_threadpool(ctx.store.seen, node)
+    if ctx.contact_due(node):
+        await run_in_threadpool(ctx.store.seen, node)
     enrol_text = request.headers.get(H_ENROL)
     return Caller(node, body, decode_enrol(enrol_text) if enrol_text else None)
 

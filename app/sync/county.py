@@ -12,7 +12,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,6 @@ from app.sync.state import (
 )
 
 DB_FILE_NAME = "xiangan-county.sqlite3"
-SEEN_RESOLUTION = timedelta(minutes=1)
 PART_ROWS = 500
 CODE_PATTERN = re.compile(r"^[0-9A-Za-z_-]{1,32}$")
 DOCUMENT_KINDS = {"sectors": "sector_codes", "template": "letter_templates"}
@@ -296,15 +295,10 @@ class CountyStore:
             raise SyncError("unknown_sender", f"电脑「{node_id}」")
         return keys
 
-    def seen(self, node_id: str, now: datetime | None = None) -> None:
-        """Note that an enrolled PC reached the server. Written at most once a minute per PC, so the
-        cheap no-op state call stays cheap."""
-        now = now or utcnow()
+    def seen(self, node_id: str) -> None:
+        """Note that an enrolled PC reached the server (the server calls this at most once a minute per PC)."""
         with self.db.session(audit=False) as session:
-            session.execute(update(SyncPeer).where(
-                SyncPeer.node_id == node_id,
-                or_(SyncPeer.last_seen_at.is_(None), SyncPeer.last_seen_at < now - SEEN_RESOLUTION))
-                .values(last_seen_at=now))
+            session.execute(update(SyncPeer).where(SyncPeer.node_id == node_id).values(last_seen_at=utcnow()))
 
     @staticmethod
     def _slot(session: Session, enrol: Any) -> SyncPeer | None:

@@ -93,7 +93,12 @@ def test_a_pc_reaching_the_server_counts_as_contact_even_with_nothing_to_send(wo
     [status] = world.county.status()
     assert status.last_contact_at is not None and utcnow() - status.last_contact_at > timedelta(days=29)
 
+    # within the minute this server already wrote the contact: the no-op call takes no write lock
     assert signer.get("/api/v1/state").status_code == 200
+    assert world.county.status()[0].to_dict()["pcs"][0]["last_seen_at"] is None
+
+    with _client(world) as later:  # a server that has not heard from the PC this minute
+        assert Signer.for_pc(later, pc).get("/api/v1/state").status_code == 200
 
     [status] = world.county.status()
     assert utcnow() - status.last_contact_at < timedelta(minutes=1)
